@@ -1,0 +1,65 @@
+# Torch Course task runner. The two commands people need:
+#   make lab    set up (once) and open the course in JupyterLab, on lesson 00
+#   make test   set up (once) and run the whole test suite (what CI runs)
+# Everything lives in ./.venv; `make clean` removes it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# pytest-xdist workers for the notebook suite ("auto" = one per core).
+JOBS   ?= auto
+PORT   ?= 8888
+
+.PHONY: help setup lab test test-unit test-notebooks test-gpu exercises refresh doctor clean
+
+help:
+	@echo "make lab        set up and open JupyterLab on lesson 00"
+	@echo "make test       set up and run every test (unit, notebooks, exercises, grading)"
+	@echo "make test-gpu   run the notebook suite on a machine with a CUDA GPU"
+	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make refresh NB=notebooks/01_tensors.ipynb   re-run a notebook and store its outputs"
+	@echo "make doctor     check this machine's set-up"
+
+setup: $(STAMP)
+
+# constraints.txt pins the exact versions CI installs (torch and torchvision as a matching pair).
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name torch-course --display-name "Python (Torch Course)" > /dev/null
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.port=$(PORT) notebooks/00_welcome.ipynb
+
+test: setup
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope; status=$$?; \
+	echo "Whole suite took $$(( $$(date +%s) - start )) s"; exit $$status
+
+test-unit: setup
+	$(BIN)/python -m pytest -p no:cacheprovider -m "not notebooks"
+
+test-notebooks: setup
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope -m notebooks
+
+# The same notebook suite where CUDA exists: GPU cells run, and stored (CPU) outputs are compared
+# leniently, since GPU numbers legitimately differ (see tests/README.md).
+test-gpu: setup
+	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU; this PyTorch sees none')"
+	COURSE_GPU_RUN=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -m "notebooks or grading"
+
+exercises: setup
+	$(BIN)/python -m course build-exercises
+
+refresh: setup
+	@test -n "$(NB)" || (echo "usage: make refresh NB=path/to/notebook.ipynb"; exit 2)
+	$(BIN)/python -m course refresh $(NB)
+
+doctor: setup
+	$(BIN)/python -m course doctor
+
+clean:
+	rm -rf $(VENV)

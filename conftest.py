@@ -1,0 +1,26 @@
+"""pytest set-up shared by the unit tests and the nbval notebook suite (see tests/README.md)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each pytest worker gets its own scratch folder; notebook kernels inherit it (course.workdir).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["COURSE_WORKDIR"] = str(Path(tempfile.gettempdir()) / f"torch-course-test-{os.getpid()}-{worker}")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning in kernels
+    config.addinivalue_line("markers", "notebooks: an nbval cell of a lesson or solution notebook")
+    config.addinivalue_line("markers", "grading: runs the grader on whole exercise/solution notebooks")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if str(getattr(item, "fspath", "")).endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebooks)
