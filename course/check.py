@@ -139,14 +139,14 @@ def requires_grad(value: Any, name: str = "value") -> None:
 def has_grad(value: Any, name: str = "value") -> torch.Tensor:
     """Check that a leaf tensor received a gradient from ``backward()``; returns the gradient."""
     is_tensor(value, name)
+    if not value.requires_grad:
+        _fail(f"gradient of {name} is None: did you set requires_grad=True when you created it?")
+    if not value.is_leaf and not value.retains_grad:
+        _fail(
+            f"gradient of {name} is None because {name} is not a leaf tensor: "
+            f"call {name}.retain_grad() before backward(), or read the gradient of the leaf."
+        )
     if value.grad is None:
-        if not value.requires_grad:
-            _fail(f"gradient of {name} is None: did you set requires_grad=True when you created it?")
-        if not value.is_leaf:
-            _fail(
-                f"gradient of {name} is None because {name} is not a leaf tensor: "
-                f"call {name}.retain_grad() before backward(), or read the gradient of the leaf."
-            )
         _fail(f"gradient of {name} is None: did you call loss.backward()?")
     return value.grad
 

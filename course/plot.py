@@ -84,8 +84,9 @@ def images(
         ax.axis("off")
         if i >= n:
             continue
-        img = scaled[i].permute(1, 2, 0)
-        ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+        img = scaled[i].permute(1, 2, 0).numpy()
+        grey = img.shape[-1] == 1
+        ax.imshow(img[..., 0] if grey else img, cmap="gray" if grey else None)
         if labels is not None:
             lab = int(labels[i])
             ax.set_title(class_names[lab] if class_names else str(lab), fontsize=8)
@@ -120,8 +121,8 @@ def decision_boundary(
     model.train(was_training)
     pred = (logits.squeeze(-1) > 0).long() if logits.dim() == 1 or logits.shape[-1] == 1 else logits.argmax(-1)
     ax, own = _own_axes(ax, (4.5, 4))
-    ax.contourf(gx, gy, pred.reshape(resolution, resolution), alpha=0.3, cmap="viridis")
-    ax.scatter(X[:, 0], X[:, 1], c=y, s=10, cmap="viridis", edgecolors="k", linewidths=0.2)
+    ax.contourf(gx.numpy(), gy.numpy(), pred.reshape(resolution, resolution).numpy(), alpha=0.3, cmap="viridis")
+    ax.scatter(X[:, 0].numpy(), X[:, 1].numpy(), c=y.numpy(), s=10, cmap="viridis", edgecolors="k", linewidths=0.2)
     ax.set_title(title)
     if own:
         plt.tight_layout()

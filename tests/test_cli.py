@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import nbformat
+
+from course.cli import main
+from notebook_factory import notebook, solution_cell, write
+
+
+def _course(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text("")
+    write(notebook(solution_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "t1")), tmp_path / "solutions" / "01_a.ipynb")
+    return tmp_path
+
+
+def test_build_exercises_check_then_write(tmp_path, capsys):
+    root = _course(tmp_path)
+    assert main(["build-exercises", "--check", "--root", str(root)]) == 1
+    assert "exercises/01_a.ipynb" in capsys.readouterr().out
+    assert main(["build-exercises", "--root", str(root)]) == 0
+    assert main(["build-exercises", "--check", "--root", str(root)]) == 0
+    assert "matches" in capsys.readouterr().out
+
+
+def test_build_exercises_reports_bad_markers(tmp_path, capsys):
+    root = _course(tmp_path)
+    write(notebook(solution_cell("### BEGIN SOLUTION\nx = 1", "t1")), root / "solutions" / "02_b.ipynb")
+    assert main(["build-exercises", "--root", str(root)]) == 2
+    assert "never closed" in capsys.readouterr().err
+
+
+def test_build_exercises_outside_a_course(tmp_path, capsys):
+    assert main(["build-exercises", "--root", str(tmp_path)]) == 2
+    assert "no solutions/ folder" in capsys.readouterr().err
+
+
+def test_refresh_stores_outputs_and_keeps_file_on_error(tmp_path, capsys):
+    good = write(notebook(nbformat.v4.new_code_cell("print(6 * 7)")), tmp_path / "good.ipynb")
+    good_nb = nbformat.read(good, as_version=4)
+    good_nb.metadata["jupytext"] = {"formats": "ipynb,py"}
+    nbformat.write(good_nb, good)
+    assert main(["refresh", str(good)]) == 0
+    nb = nbformat.read(good, as_version=4)
+    assert nb.cells[0].outputs[0]["text"] == "42\n" and "jupytext" not in nb.metadata
+
+    bad = write(notebook(nbformat.v4.new_code_cell("1 / 0")), tmp_path / "bad.ipynb")
+    before = bad.read_text()
+    assert main(["refresh", str(bad)]) == 1
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert bad.read_text() == before
