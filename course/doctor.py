@@ -73,6 +73,19 @@ def _threads() -> str:
 
 
 def collect() -> list[Item]:
+    """Probe every part. Start-up log lines that torch prints while probing are silenced."""
+    import logging
+
+    torch_logger = logging.getLogger("torch")
+    level = torch_logger.level
+    torch_logger.setLevel(logging.ERROR)
+    try:
+        return _collect()
+    finally:
+        torch_logger.setLevel(level)
+
+
+def _collect() -> list[Item]:
     from course.device import cpu_name
 
     return [
