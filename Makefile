@@ -31,8 +31,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name torch-course --display-name "Python (Torch Course)" > /dev/null
 	touch $(STAMP)
 
+# Jupyter refuses to run as root unless told; containers often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.port=$(PORT) notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) notebooks/00_welcome.ipynb
 
 test: setup
 	@start=$$(date +%s); \
