@@ -52,7 +52,7 @@ test-notebooks: setup
 # leniently, since GPU numbers legitimately differ (see tests/README.md).
 test-gpu: setup
 	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU; this PyTorch sees none')"
-	COURSE_GPU_RUN=1 $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -m "notebooks or grading"
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -m "notebooks or grading"
 
 exercises: setup
 	$(BIN)/python -m course build-exercises
