@@ -198,4 +198,7 @@ def _score(nb, index, own, task_id, points, ran, timed_out, kernel_died) -> Task
     ename, evalue = err
     if ename in _CHECK_ERRORS:
         return result(FAILED, evalue or "a check failed")
+    if ename == "NotImplementedError":
+        # The check called a function whose body is still the stub.
+        return result(ERROR, "not attempted yet: replace the `raise NotImplementedError()` stub")
     return result(ERROR, f"the check raised {ename}: {evalue}".strip())

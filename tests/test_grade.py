@@ -49,6 +49,22 @@ def test_scores_each_task_and_one_failure_does_not_hide_others(tmp_path):
     assert "Total: 6 / 12 points" in table and "t2-fail" in table
 
 
+def test_stub_inside_a_function_reads_as_not_attempted(tmp_path):
+    # The builder keeps a function's signature and stubs its body, so NotImplementedError
+    # surfaces only when the check cell calls the function.
+    path = write(
+        notebook(
+            setup_cell(),
+            solution_cell("def double(x):\n    raise NotImplementedError()", "t1"),
+            check_cell("check.equal(double(2), 4)", "t1-double", points=2),
+        ),
+        tmp_path / "fn.ipynb",
+    )
+    (task,) = grade(path, timeout=60).tasks
+    assert (task.status, task.points) == ("error", 0)
+    assert "not attempted" in task.message
+
+
 def test_endless_loop_is_stopped_and_later_tasks_still_graded(tmp_path):
     path = write(
         notebook(
