@@ -15,6 +15,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # Each pytest worker gets its own scratch folder; notebook kernels inherit it (course.workdir).
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     os.environ["COURSE_WORKDIR"] = str(Path(tempfile.gettempdir()) / f"torch-course-test-{os.getpid()}-{worker}")
+    # One math thread per kernel, as `course refresh` uses to store the outputs: the last bits of a
+    # float reduction (and so of a training run) depend on the thread count. It also keeps two
+    # xdist workers from oversubscribing a 2-core machine.
+    from course.run import REFERENCE_THREADS
+
+    os.environ["OMP_NUM_THREADS"] = REFERENCE_THREADS
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning in kernels
     config.addinivalue_line("markers", "notebooks: an nbval cell of a lesson or solution notebook")
     config.addinivalue_line("markers", "grading: runs the grader on whole exercise/solution notebooks")

@@ -1,8 +1,9 @@
 """Small models that several lessons reuse once a lesson has built them in the open.
 
 * :class:`MLP` - the multi-layer perceptron of lessons 02-03, for 2-D point clouds and tabular data.
-* :class:`SmallCNN` - the convolutional net of lesson 06, sized for ``course.data.shapes``
-  (3x32x32) and ``course.data.digits`` (1x8x8); it trains in seconds on a CPU.
+* :class:`SmallCNN` - a two-block convolutional net sized for ``course.data.shapes``
+  (3x32x32) and ``course.data.digits`` (1x8x8), for lessons that need a small image model
+  and are not about building one (lesson 06 builds its own CNN in the open).
 """
 
 from __future__ import annotations

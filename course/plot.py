@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import torch
 
 
@@ -44,6 +45,7 @@ def curves(
         style = "--" if target is twin else "-"
         target.plot(range(1, len(values) + 1), values, style, marker="o", markersize=3, label=key)
     ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_title(title)
     ax.grid(alpha=0.3)
     lines, labels = ax.get_legend_handles_labels()
@@ -51,7 +53,8 @@ def curves(
         twin.set_ylabel("accuracy")
         more = twin.get_legend_handles_labels()
         lines, labels = lines + more[0], labels + more[1]
-    ax.legend(lines, labels, loc="best")
+    # Outside the axes, so it never hides a line (with two y-axes "best" sees only one of them).
+    ax.legend(lines, labels, loc="upper left", bbox_to_anchor=(1.16 if twin is not None else 1.02, 1))
     if own:
         plt.tight_layout()
         plt.show()

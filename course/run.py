@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,10 +11,21 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 
+# The stored outputs are made, and compared by the tests, with one math thread per kernel: the last
+# bits of a float reduction (and so of a training run) depend on how many threads share it.
+REFERENCE_THREADS = "1"
+
+
+def reference_env() -> dict[str, str]:
+    """The environment for kernels that make or check stored outputs (one math thread)."""
+    return {**os.environ, "OMP_NUM_THREADS": REFERENCE_THREADS}
+
+
 def refresh(path: Path, timeout: float = 600, kernel_name: str = "python3") -> tuple[bool, str]:
     """Execute ``path`` in a fresh kernel; on success overwrite it with the new outputs.
 
-    On any error the file is left untouched, so nothing already saved is lost.
+    On any error the file is left untouched, so nothing already saved is lost. The kernel runs
+    with one math thread, as under the tests, so the outputs it stores are the ones they expect.
     """
     if not path.is_file() or path.suffix != ".ipynb":
         return False, f"error: {path}: not a notebook file"
@@ -26,7 +38,7 @@ def refresh(path: Path, timeout: float = 600, kernel_name: str = "python3") -> t
         resources={"metadata": {"path": str(path.resolve().parent)}},
     )
     try:
-        client.execute(stderr=subprocess.DEVNULL)
+        client.execute(stderr=subprocess.DEVNULL, env=reference_env())
     except CellExecutionError as err:
         first = str(err).strip().splitlines()
         return False, f"error: {path} failed and was not changed:\n{chr(10).join(first[-15:])}"

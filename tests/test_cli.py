@@ -47,3 +47,11 @@ def test_refresh_stores_outputs_and_keeps_file_on_error(tmp_path, capsys):
     assert main(["refresh", str(bad)]) == 1
     assert "ZeroDivisionError" in capsys.readouterr().out
     assert bad.read_text() == before
+
+
+def test_refresh_uses_the_same_thread_count_as_the_tests(tmp_path, monkeypatch):
+    # Stored outputs must come from the set-up nbval compares them under (one math thread).
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    path = write(notebook(nbformat.v4.new_code_cell("import torch\nprint(torch.get_num_threads())")), tmp_path / "t.ipynb")
+    assert main(["refresh", str(path)]) == 0
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "1\n"
