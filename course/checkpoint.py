@@ -1,0 +1,467 @@
+"""Checkpoints you can trust: atomic writes, keep-last-N plus the best, exact resuming.
+
+Lesson 07 builds every piece of this in the open (``notebooks/07_checkpoints.ipynb``); later
+lessons and :func:`course.train.fit` use the finished manager::
+
+    manager = CheckpointManager(workdir("run") / "ckpt", keep_last=3, monitor="val_loss", mode="min")
+    for epoch in range(start + 1, epochs + 1):
+        ...train one epoch...
+        manager.save(epoch, model, optimizer, scheduler, metrics={"val_loss": val_loss})
+
+    # after a crash, in a fresh process:
+    ckpt = manager.load(model=model, optimizer=optimizer, scheduler=scheduler)
+    start = ckpt["epoch"]                       # the last epoch that finished
+
+What it guarantees:
+
+* **Atomic writes.** A checkpoint is written to a temporary file in the same folder, flushed
+  and ``fsync``-ed, then renamed over its final name with :func:`os.replace` (atomic on POSIX and
+  Windows). The index file that says which checkpoint is the latest is written the same way and
+  only after the checkpoint is complete, so a crash mid-save never leaves a corrupt or missing
+  latest checkpoint.
+* **Retention.** The last ``keep_last`` checkpoints plus the best one by ``metrics[monitor]``.
+* **Exact resuming.** The RNG states of Python, NumPy, PyTorch's CPU generator and every CUDA
+  device are stored (as tensors and plain numbers, so the file loads with ``weights_only=True``)
+  and restored, so dropout masks and DataLoader shuffling continue exactly as without the crash.
+* **Safe, checked loading.** ``torch.load(..., weights_only=True)``; an optional SHA-256 check;
+  clear errors for a missing folder or file, a truncated file, a hash mismatch and state-dict keys
+  that do not fit the model (including the ``module.`` prefix left by DataParallel/DDP).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import random
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+__all__ = [
+    "CheckpointManager",
+    "CheckpointError",
+    "CorruptCheckpointError",
+    "HashMismatchError",
+    "StateDictMismatchError",
+    "UnsafeCheckpointError",
+    "atomic_save",
+    "get_rng_state",
+    "set_rng_state",
+    "sha256_file",
+]
+
+_FORMAT = 1
+_INDEX = "checkpoints.json"
+_NAME = re.compile(r"^epoch_(\d+)\.pt$")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be written or loaded; the message says why and what to do."""
+
+
+class CorruptCheckpointError(CheckpointError):
+    """The file is not a complete checkpoint (truncated by a crash, a full disk, a bad copy)."""
+
+
+class HashMismatchError(CheckpointError):
+    """The file's SHA-256 differs from the expected one: it was changed or damaged."""
+
+
+class StateDictMismatchError(CheckpointError):
+    """The checkpoint's state-dict keys or shapes do not fit the model."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """``torch.load(weights_only=True)`` refused the file: it asks to run or import code."""
+
+
+# --------------------------------------------------------------------------- files and hashes
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """The SHA-256 of a file as 64 hex digits, read in chunks (works for files of any size)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"cannot hash {path}: no such file")
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable: fsync the folder (POSIX only; Windows has no folder handles)."""
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
+    """Write ``path`` through ``write(file_object)`` so readers only ever see a complete file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save(obj, path)`` that never leaves a half-written ``path``.
+
+    Writes a temporary file in the same folder, flushes and fsyncs it, then ``os.replace``-s it
+    over ``path``. If anything fails (or the process dies) before the rename, ``path`` still
+    holds its previous complete content.
+    """
+    path = Path(path)
+    _atomic_write(path, lambda f: torch.save(obj, f))
+    return path
+
+
+# --------------------------------------------------------------------------- RNG states
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Every global RNG state (Python, NumPy, torch CPU, CUDA) as tensors and plain numbers.
+
+    Plain types matter: a NumPy array inside a checkpoint would make ``weights_only=True``
+    loading refuse the file.
+    """
+    py_version, py_state, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state(legacy=True)
+    state: dict[str, Any] = {
+        "python": {"version": int(py_version), "state": torch.tensor(py_state, dtype=torch.int64), "gauss_next": py_gauss},
+        "numpy": {
+            "name": str(np_name),
+            "keys": torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
+            "pos": int(np_pos),
+            "has_gauss": int(np_has_gauss),
+            "cached_gaussian": float(np_gauss),
+        },
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned (CUDA states only where the GPUs match)."""
+    try:
+        py, npy = state["python"], state["numpy"]
+        random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss_next"]))
+        np.random.set_state(
+            (npy["name"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"], npy["cached_gaussian"])
+        )
+        torch.set_rng_state(state["torch"].cpu())
+    except (KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"the saved RNG state is incomplete or not from get_rng_state(): {err!r}") from err
+    cuda_states = state.get("cuda") or []
+    if cuda_states and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda_states):
+        torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _plain_metrics(metrics: dict | None) -> dict[str, Any]:
+    """Metrics as plain Python numbers/strings (JSON- and weights_only-friendly)."""
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, dict):
+        raise TypeError(f"metrics must be a dict of name -> number, got {type(metrics).__name__}")
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                raise ValueError(f"metric {key!r} is a tensor of shape {tuple(value.shape)}; pass a single number")
+            value = value.item()
+        elif isinstance(value, np.generic):
+            value = value.item()
+        if isinstance(value, bool) or value is None or isinstance(value, (int, float, str)):
+            out[str(key)] = value
+        else:
+            raise TypeError(f"metric {key!r} has type {type(value).__name__}; use a number or a string")
+    return out
+
+
+def _key_problem(expected: list[str], got: list[str]) -> str | None:
+    """Describe how checkpoint keys ``got`` differ from the model's ``expected`` keys, or None."""
+    exp, have = set(expected), set(got)
+    if exp == have:
+        return None
+    missing = [k for k in expected if k not in have]
+    unexpected = [k for k in got if k not in exp]
+
+    def show(keys: list[str]) -> str:
+        head = ", ".join(keys[:4])
+        return head + (f", ... ({len(keys)} in all)" if len(keys) > 4 else "")
+
+    msg = []
+    if missing:
+        msg.append(f"missing keys (in the model, not in the checkpoint): {show(missing)}")
+    if unexpected:
+        msg.append(f"unexpected keys (in the checkpoint, not in the model): {show(unexpected)}")
+    text = "; ".join(msg)
+    if have and all(k.startswith("module.") for k in have) and {k[len("module."):] for k in have} == exp:
+        text += (
+            ". The checkpoint's keys carry the 'module.' prefix that DataParallel/DistributedDataParallel"
+            " adds: strip it with torch.nn.modules.utils.consume_prefix_in_state_dict_if_present(state,"
+            " 'module.'), and save model.module.state_dict() next time."
+        )
+    elif exp and all(k.startswith("module.") for k in exp) and {k[len("module."):] for k in exp} == have:
+        text += (
+            ". The model is wrapped in DataParallel/DistributedDataParallel (its keys start with 'module.'):"
+            " load into model.module instead."
+        )
+    return text
+
+
+def _unpickler_reason(err: BaseException) -> str:
+    """The one informative line of torch's long weights_only error (e.g. 'Unsupported global: ...')."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "GLOBAL" in line:
+            line = line.replace("WeightsUnpickler error:", "").strip()
+            return line.split(" Please use")[0]
+    return lines[0] if lines else type(err).__name__
+
+
+# --------------------------------------------------------------------------- the manager
+
+
+class CheckpointManager:
+    """Save, keep and load training checkpoints in one folder.
+
+    Args:
+        directory: the folder for this run's checkpoints (created on the first save).
+        keep_last: how many of the most recent checkpoints to keep (at least 1); the best one
+            by ``monitor`` is kept as well, even when it is older.
+        monitor: the key in ``metrics`` that decides the best checkpoint (e.g. ``"val_loss"``).
+            Saves whose metrics lack it never become the best.
+        mode: ``"min"`` when smaller is better (losses), ``"max"`` when larger is (accuracy).
+
+    Files: ``epoch_0001.pt``, ``epoch_0002.pt``, ... and ``checkpoints.json``, the index that names
+    the checkpoints on disk, their metrics and SHA-256, and the best one.
+    """
+
+    def __init__(self, directory: str | Path, keep_last: int = 3, monitor: str = "val_loss", mode: str = "min") -> None:
+        if not isinstance(keep_last, int) or isinstance(keep_last, bool) or keep_last < 1:
+            raise ValueError(f"keep_last must be an int >= 1, got {keep_last!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' (smaller {monitor} is better) or 'max', got {mode!r}")
+        if not isinstance(monitor, str) or not monitor:
+            raise ValueError(f"monitor must be the name of a metric such as 'val_loss', got {monitor!r}")
+        self.directory = Path(directory)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise NotADirectoryError(f"checkpoint directory {self.directory} is a file; pass a folder")
+        self.keep_last = keep_last
+        self.monitor = monitor
+        self.mode = mode
+
+    def __repr__(self) -> str:
+        return (
+            f"CheckpointManager({self.directory.name!r}, keep_last={self.keep_last}, "
+            f"monitor={self.monitor!r}, mode={self.mode!r})"
+        )
+
+    # ----------------------------------------------------------------- index
+
+    def _read_index(self) -> dict[str, Any]:
+        index_path = self.directory / _INDEX
+        if index_path.is_file():
+            try:
+                index = json.loads(index_path.read_text())
+                if isinstance(index, dict) and isinstance(index.get("entries"), list):
+                    index["entries"] = [e for e in index["entries"] if (self.directory / e["file"]).is_file()]
+                    if index.get("best") and not (self.directory / index["best"]).is_file():
+                        index["best"] = None
+                    return index
+            except (ValueError, KeyError, TypeError):
+                pass  # an unreadable index: rebuild it from the files below
+        entries = []
+        if self.directory.is_dir():
+            for p in sorted(self.directory.iterdir()):
+                m = _NAME.match(p.name)
+                if m:
+                    entries.append({"file": p.name, "epoch": int(m.group(1)), "metrics": {}, "sha256": None})
+        entries.sort(key=lambda e: e["epoch"])
+        return {"format": _FORMAT, "monitor": self.monitor, "mode": self.mode, "best": None, "entries": entries}
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        data = json.dumps(index, indent=1, allow_nan=True).encode()
+        _atomic_write(self.directory / _INDEX, lambda f: f.write(data))
+
+    def _is_better(self, value: float, best: float | None) -> bool:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        if best is None:
+            return True
+        return value < best if self.mode == "min" else value > best
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The checkpoints on disk, oldest first: ``file``, ``epoch``, ``metrics``, ``sha256``, ``best``."""
+        index = self._read_index()
+        return [dict(e, best=(e["file"] == index.get("best"))) for e in index["entries"]]
+
+    def latest(self) -> Path | None:
+        """The most recent complete checkpoint, or ``None`` when there is none yet."""
+        entries = self._read_index()["entries"]
+        return self.directory / entries[-1]["file"] if entries else None
+
+    def best(self) -> Path | None:
+        """The best checkpoint by ``metrics[monitor]``, or ``None`` when no save reported it."""
+        best = self._read_index().get("best")
+        return self.directory / best if best else None
+
+    # ----------------------------------------------------------------- save
+
+    def save(self, epoch: int, model, optimizer=None, scheduler=None, scaler=None, metrics: dict | None = None) -> Path:
+        """Called after epoch ``epoch`` (1-based) finished. Writes atomically (temp file + fsync +
+        os.replace), keeps the last N plus the best by ``metrics[monitor]``, stores the RNG states
+        (Python, NumPy, torch CPU, CUDA if present) so that resuming is exact. Returns the path."""
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(f"epoch must be the number of finished epochs (an int >= 0), got {epoch!r}")
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        plain = _plain_metrics(metrics)
+        ckpt = {
+            "format": _FORMAT,
+            "epoch": epoch,
+            "metrics": plain,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rng": get_rng_state(),
+            "torch_version": str(torch.__version__),
+        }
+        path = self.directory / f"epoch_{epoch:04d}.pt"
+        index = self._read_index()  # before writing: a crash below leaves the index untouched
+        atomic_save(ckpt, path)
+
+        entries = [e for e in index["entries"] if e["file"] != path.name]
+        entries.append({"file": path.name, "epoch": epoch, "metrics": plain, "sha256": sha256_file(path)})
+        entries.sort(key=lambda e: e["epoch"])
+        best = index.get("best")
+        if best == path.name:  # re-saving an epoch: recompute the best from scratch
+            best = None
+        best_value = next((e["metrics"].get(self.monitor) for e in entries if e["file"] == best), None)
+        for e in entries:
+            value = e["metrics"].get(self.monitor)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and self._is_better(float(value), best_value):
+                best, best_value = e["file"], float(value)
+        keep = {e["file"] for e in entries[-self.keep_last:]} | ({best} if best else set())
+        index = {"format": _FORMAT, "monitor": self.monitor, "mode": self.mode, "best": best,
+                 "entries": [e for e in entries if e["file"] in keep]}
+        self._write_index(index)  # the new checkpoint is complete before the index names it
+        for e in entries:
+            if e["file"] not in keep:
+                (self.directory / e["file"]).unlink(missing_ok=True)
+        return path
+
+    # ----------------------------------------------------------------- load
+
+    def _previous(self, path: Path) -> str:
+        entries = self._read_index()["entries"] if path.parent == self.directory else []
+        names = [e["file"] for e in entries]
+        earlier = [n for n in names if n < path.name]
+        return str(self.directory / earlier[-1]) if earlier else "none (no earlier checkpoint on disk)"
+
+    def load(self, path=None, model=None, optimizer=None, scheduler=None, scaler=None, map_location="cpu",
+             sha256: str | None = None, restore_rng: bool = True) -> dict:
+        """Load ``path`` (default: the latest) with ``torch.load(weights_only=True)``, verify
+        ``sha256`` when given, restore the given objects' state in place and return the checkpoint
+        dict (keys include ``"epoch"`` = the last finished epoch, and ``"metrics"``)."""
+        if path is None:
+            if not self.directory.is_dir():
+                raise FileNotFoundError(
+                    f"checkpoint directory {self.directory} does not exist: check the path, or start"
+                    " training from scratch (nothing has been saved there yet)"
+                )
+            path = self.latest()
+            if path is None:
+                raise FileNotFoundError(f"no checkpoint in {self.directory} yet: save one with manager.save(...) first")
+        path = Path(path)
+        if not path.is_absolute() and not path.exists() and (self.directory / path).exists():
+            path = self.directory / path
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"checkpoint {path} does not exist; the checkpoints on disk are: "
+                f"{[e['file'] for e in self.entries()] or 'none'}"
+            )
+        if sha256 is not None:
+            actual = sha256_file(path)
+            if actual.lower() != sha256.strip().lower():
+                raise HashMismatchError(
+                    f"checkpoint {path.name} has SHA-256 {actual[:16]}..., expected {sha256.strip()[:16]}...: the"
+                    " file was modified or damaged after the hash was recorded. Do not load it; use a"
+                    " trusted copy."
+                )
+        try:
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            reason = _unpickler_reason(err)
+            if "GLOBAL" in reason:
+                raise UnsafeCheckpointError(
+                    f"{path.name} was refused by torch.load(weights_only=True): {reason} Such a file"
+                    " asks to import or run code. Load it with weights_only=False only if you made it"
+                    " yourself or fully trust its source; for your own classes prefer"
+                    " torch.serialization.add_safe_globals([...])."
+                ) from err
+            raise CorruptCheckpointError(
+                f"checkpoint {path} is corrupt or truncated: {reason}; the previous one is {self._previous(path)}"
+            ) from err
+        except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, pickle.PickleError) as err:
+            reason = str(err).splitlines()[0].split(". ")[0] if str(err) else "(no message)"
+            raise CorruptCheckpointError(
+                f"checkpoint {path} is corrupt or truncated: {type(err).__name__}: {reason[:160]}; the previous"
+                f" one is {self._previous(path)}"
+            ) from err
+        if not isinstance(ckpt, dict) or "model" not in ckpt or "epoch" not in ckpt:
+            raise CheckpointError(
+                f"{path.name} is not a checkpoint written by CheckpointManager.save (a dict with 'model' and"
+                " 'epoch'); for a bare state_dict use model.load_state_dict(torch.load(path, weights_only=True))"
+            )
+
+        if model is not None:
+            problem = _key_problem(list(model.state_dict().keys()), list(ckpt["model"].keys()))
+            if problem:
+                raise StateDictMismatchError(f"{path.name} does not fit the model: {problem}")
+            try:
+                model.load_state_dict(ckpt["model"])
+            except RuntimeError as err:
+                raise StateDictMismatchError(f"{path.name} does not fit the model: {err}") from err
+        for name, obj in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
+            if obj is None:
+                continue
+            if ckpt.get(name) is None:
+                raise CheckpointError(
+                    f"{path.name} holds no {name} state (it was saved without one); leave {name}= out"
+                )
+            try:
+                obj.load_state_dict(ckpt[name])
+            except (ValueError, KeyError, RuntimeError) as err:
+                raise CheckpointError(f"the {name} state in {path.name} does not fit the {name} given: {err}") from err
+        if restore_rng and ckpt.get("rng") is not None:
+            set_rng_state(ckpt["rng"])
+        return ckpt
