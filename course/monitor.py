@@ -48,8 +48,9 @@ class TrainingMonitor:
     Args:
         window: how many recent finite losses form the running median.
         spike_factor: a loss above ``spike_factor`` x that median is a spike.
-        warmup: no spike is flagged before this many finite losses were seen (early losses
-            fall fast, which is not a spike).
+        warmup: for this many finite losses the running median is not yet trusted (early
+            losses fall fast, which is not a spike); meanwhile a loss above ``spike_factor`` x
+            the *first* loss is flagged, so a run that blows up at once is caught too.
         stop_on_nan: set :attr:`should_stop` after a NaN/Inf loss (``fit`` then stops).
         verbose: print each alert (at most ``max_messages``; all are kept in :attr:`alerts`).
         max_messages: how many alerts are printed before the monitor goes quiet.
@@ -84,6 +85,7 @@ class TrainingMonitor:
         """Forget every loss and alert seen so far."""
         self._recent: deque[float] = deque(maxlen=self.window)
         self._seen = 0
+        self._first: float | None = None
         self._step = 0
         self.alerts: list[Alert] = []
         self.should_stop = False
@@ -126,6 +128,17 @@ class TrainingMonitor:
                         f"{median:.4g} of the last {len(self._recent)} steps (threshold "
                         f"{self.spike_factor:g}x). {ADVICE_SPIKE}",
                     )
+            elif self._first is not None and self._first > 0 and value > self.spike_factor * self._first:
+                alert = Alert(
+                    self._step,
+                    "spike",
+                    value,
+                    f"⚠️ Step {self._step}: loss {value:.4g} is {value / self._first:.1f}x the first loss "
+                    f"{self._first:.4g}: the run is blowing up from the start (threshold "
+                    f"{self.spike_factor:g}x). {ADVICE_SPIKE}",
+                )
+            if self._first is None:
+                self._first = value
             self._recent.append(value)
             self._seen += 1
         if alert is not None:

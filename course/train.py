@@ -96,7 +96,11 @@ def _unpack(batch: Any) -> tuple[Any, torch.Tensor]:
 
 
 def _to(x: Any, device: torch.device) -> Any:
-    return x.to(device, non_blocking=True) if isinstance(x, torch.Tensor) else x
+    if not isinstance(x, torch.Tensor):
+        return x
+    # non_blocking only for host -> GPU copies (they overlap with compute when the batch is in
+    # pinned memory); a GPU -> host copy must block, or the CPU may read it before it arrives.
+    return x.to(device, non_blocking=(device.type == "cuda" and x.device.type == "cpu"))
 
 
 def _batch_size(y: torch.Tensor) -> int:
@@ -225,8 +229,9 @@ def fit(
             (default ``course.device.pick_device()``).
         scheduler: any LR scheduler; stepped once per **epoch**, after evaluation.
         accumulation_steps: sum gradients over this many batches before one optimizer step,
-            so ``batch_size=b, accumulation_steps=k`` behaves like batch size ``k*b``. A
-            shorter last group at the end of an epoch is scaled by its own length.
+            so ``batch_size=b, accumulation_steps=k`` behaves like batch size ``k*b``. When the
+            loader has a length, a shorter last group at the end of an epoch is scaled by its
+            own length; without one it is scaled by ``1/k`` like the others.
         clip_grad_norm: clip the total gradient norm to this value before each step.
         early_stopping: stop when ``monitor`` has not improved (``mode="min"`` or ``"max"``)
             for this many epochs. **The model keeps the weights of the last epoch**: nothing
@@ -377,17 +382,17 @@ def fit(
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()}, refresh=True)
 
-            if watched is not None and math.isfinite(watched):
-                if best is None or better(watched, best):
+            if watched is not None:
+                if math.isfinite(watched) and (best is None or better(watched, best)):
                     best, bad_epochs = watched, 0
                     history.best_epoch, history.best_value = epoch, watched
-                else:
+                else:  # no better, or NaN/Inf: a run that diverged is not improving
                     bad_epochs += 1
             if early_stopping is not None and bad_epochs >= early_stopping and epoch < epochs:
                 history.stopped_early = True
                 history.stop_reason = (
                     f"{monitor} did not improve for {early_stopping} epochs "
-                    f"(best {best:.4f} at epoch {history.best_epoch})"
+                    + (f"(best {best:.4f} at epoch {history.best_epoch})" if best is not None else "(no finite value yet)")
                 )
                 print(f"Early stopping after epoch {epoch}: {history.stop_reason}. "
                       "The model keeps its last weights.")

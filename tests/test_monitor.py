@@ -42,10 +42,13 @@ def test_flags_spikes_with_step_and_advice(capsys):
     assert "10.0x the median" in capsys.readouterr().out
 
 
-def test_no_spike_during_warmup_and_tensor_input():
-    mon = TrainingMonitor(warmup=5, verbose=False)
-    assert mon.update(torch.tensor(1.0)) is None
-    assert mon.update(100.0) is None  # only one value seen: still warming up
+def test_warmup_tolerates_early_noise_but_catches_a_blow_up(capsys):
+    mon = TrainingMonitor(warmup=5)
+    assert mon.update(torch.tensor(1.0)) is None  # a tensor is read for you
+    assert mon.update(2.5) is None  # early losses wobble: below 3x the first loss is fine
+    alert = mon.update(100.0)  # but 100x the first loss is a run blowing up
+    assert alert is not None and alert.kind == "spike" and alert.step == 3
+    assert "first loss" in capsys.readouterr().out
     assert math.isclose(mon._recent[-1], 100.0)
 
 

@@ -242,3 +242,21 @@ def test_resume_with_checkpoint_manager_matches_uninterrupted_run(tmp_path):
     assert rest["train_loss"] == pytest.approx(full["train_loss"][2:], rel=1e-6)
     for a, b in zip(model2.parameters(), ref.parameters()):
         torch.testing.assert_close(a, b)
+
+
+def test_early_stopping_counts_a_nan_metric_as_no_improvement(capsys):
+    from course.train import fit
+
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 3), torch.randint(0, 2, (32,))
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    model = nn.Linear(3, 2)
+
+    def loss_fn(out, target):  # finite for training, NaN once evaluation runs (no grad)
+        loss = nn.functional.cross_entropy(out, target)
+        return loss if torch.is_grad_enabled() else loss * float("nan")
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    hist = fit(model, loader, loader, loss_fn, opt, epochs=5, device="cpu", early_stopping=2, progress=False)
+    assert hist.stopped_early and len(hist["val_loss"]) == 2
+    assert "no finite value yet" in hist.stop_reason
