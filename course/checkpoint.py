@@ -114,6 +114,10 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file private (0600); give it the permissions a plain open() would
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -158,13 +162,15 @@ def get_rng_state() -> dict[str, Any]:
             "cached_gaussian": float(np_gauss),
         },
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # this process's own GPU only: under DDP each rank has its own generator, and asking for
+        # every GPU's state would start CUDA on devices this process does not use
+        "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
     }
     return state
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`get_rng_state` returned (CUDA states only where the GPUs match)."""
+    """Restore what :func:`get_rng_state` returned (the CUDA state only where CUDA is present)."""
     try:
         py, npy = state["python"], state["numpy"]
         random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss_next"]))
@@ -174,9 +180,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.set_rng_state(state["torch"].cpu())
     except (KeyError, TypeError, AttributeError) as err:
         raise CheckpointError(f"the saved RNG state is incomplete or not from get_rng_state(): {err!r}") from err
-    cuda_states = state.get("cuda") or []
-    if cuda_states and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda_states):
-        torch.cuda.set_rng_state_all([s.cpu() for s in cuda_states])
+    cuda_state = state.get("cuda")
+    if isinstance(cuda_state, torch.Tensor) and torch.cuda.is_available():
+        torch.cuda.set_rng_state(cuda_state.cpu())
 
 
 # --------------------------------------------------------------------------- helpers
@@ -231,6 +237,13 @@ def _key_problem(expected: list[str], got: list[str]) -> str | None:
         text += (
             ". The model is wrapped in DataParallel/DistributedDataParallel (its keys start with 'module.'):"
             " load into model.module instead."
+        )
+    compiled = "_orig_mod."
+    if have and all(k.startswith(compiled) for k in have) and {k[len(compiled):] for k in have} == exp:
+        text += (
+            ". The checkpoint's keys carry the '_orig_mod.' prefix of a torch.compile-d model: strip it with"
+            " consume_prefix_in_state_dict_if_present(state, '_orig_mod.'), and save the original module's"
+            " state_dict next time (keep a reference to it before compiling)."
         )
     return text
 
@@ -338,7 +351,9 @@ class CheckpointManager:
     def save(self, epoch: int, model, optimizer=None, scheduler=None, scaler=None, metrics: dict | None = None) -> Path:
         """Called after epoch ``epoch`` (1-based) finished. Writes atomically (temp file + fsync +
         os.replace), keeps the last N plus the best by ``metrics[monitor]``, stores the RNG states
-        (Python, NumPy, torch CPU, CUDA if present) so that resuming is exact. Returns the path."""
+        (Python, NumPy, torch CPU, this process's GPU if present) so that resuming is exact.
+        Checkpoints of later epochs, left by a run that was resumed from an earlier one, are
+        removed: the new timeline replaces them. Returns the path."""
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
             raise ValueError(f"epoch must be the number of finished epochs (an int >= 0), got {epoch!r}")
         if not isinstance(model, torch.nn.Module):
@@ -359,11 +374,14 @@ class CheckpointManager:
         index = self._read_index()  # before writing: a crash below leaves the index untouched
         atomic_save(ckpt, path)
 
-        entries = [e for e in index["entries"] if e["file"] != path.name]
+        # Checkpoints of later epochs than this one belong to a run we went back from (resumed
+        # from an older checkpoint): they are no longer "latest" and go, as does a stale best.
+        entries = [e for e in index["entries"] if e["epoch"] < epoch]
+        abandoned = [e for e in index["entries"] if e["epoch"] > epoch]
         entries.append({"file": path.name, "epoch": epoch, "metrics": plain, "sha256": sha256_file(path)})
         entries.sort(key=lambda e: e["epoch"])
         best = index.get("best")
-        if best == path.name:  # re-saving an epoch: recompute the best from scratch
+        if best not in {e["file"] for e in entries[:-1]}:  # re-saved or abandoned: recompute the best
             best = None
         best_value = next((e["metrics"].get(self.monitor) for e in entries if e["file"] == best), None)
         for e in entries:
@@ -374,7 +392,7 @@ class CheckpointManager:
         index = {"format": _FORMAT, "monitor": self.monitor, "mode": self.mode, "best": best,
                  "entries": [e for e in entries if e["file"] in keep]}
         self._write_index(index)  # the new checkpoint is complete before the index names it
-        for e in entries:
+        for e in entries + abandoned:
             if e["file"] not in keep:
                 (self.directory / e["file"]).unlink(missing_ok=True)
         return path

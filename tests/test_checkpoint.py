@@ -120,6 +120,32 @@ def test_mode_max(tmp_path):
     assert manager.latest().name == "epoch_0003.pt"
 
 
+def test_resuming_from_an_older_checkpoint_replaces_the_later_ones(tmp_path):
+    # A run saved epochs 1-4 (best at 4), then we went back to epoch 2 and trained again: the
+    # old epochs 3-4 must not count as "latest" or "best", nor push the new ones out.
+    model = nn.Linear(2, 1)
+    manager = CheckpointManager(tmp_path, keep_last=3, monitor="val_loss")
+    for epoch, loss in enumerate([0.9, 0.8, 0.7, 0.1], start=1):
+        manager.save(epoch, model, metrics={"val_loss": loss})
+    manager.load(tmp_path / "epoch_0002.pt", model=model)
+    manager.save(3, model, metrics={"val_loss": 0.75})
+    assert manager.latest().name == "epoch_0003.pt"
+    assert manager.best().name == "epoch_0003.pt"
+    assert [e["epoch"] for e in manager.entries()] == [2, 3]
+    assert sorted(p.name for p in tmp_path.glob("*.pt")) == ["epoch_0002.pt", "epoch_0003.pt"]
+    assert manager.load(model=model)["metrics"] == {"val_loss": 0.75}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_checkpoint_files_get_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = CheckpointManager(tmp_path).save(1, nn.Linear(2, 1))
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+
+
 @pytest.mark.parametrize("target", ["save", "replace"])
 def test_crash_during_save_keeps_previous_latest(tmp_path, monkeypatch, target):
     model = nn.Linear(3, 2)
@@ -219,6 +245,14 @@ def test_module_prefix_is_explained(tmp_path):
     with pytest.raises(StateDictMismatchError, match=r"missing keys.*1\.weight"):
         manager.load(model=nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)).__class__(
             *[nn.Linear(3, 2), nn.Linear(2, 2)]))
+
+
+def test_torch_compile_prefix_is_explained(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2))
+    state = {f"_orig_mod.{k}": v for k, v in model.state_dict().items()}  # what a compiled model saves
+    torch.save({"model": state, "epoch": 1}, tmp_path / "epoch_0001.pt")
+    with pytest.raises(StateDictMismatchError, match="_orig_mod.*torch.compile"):
+        CheckpointManager(tmp_path).load(tmp_path / "epoch_0001.pt", model=model)
 
 
 def test_rng_state_roundtrip_is_weights_only_safe(tmp_path):
