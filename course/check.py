@@ -66,7 +66,7 @@ def dtype(value: Any, expected: torch.dtype, name: str = "value") -> None:
     if value.dtype != expected:
         _fail(
             f"expected {name} to have dtype {expected}, got {value.dtype}. "
-            f"Convert with {name}.to({expected})."
+            + (f"Convert with {name}.to({expected})." if name.isidentifier() else f"Convert it with .to({expected}).")
         )
 
 
