@@ -11,12 +11,13 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= auto
 PORT   ?= 8888
 
-.PHONY: help setup lab test test-unit test-notebooks test-gpu exercises refresh doctor clean
+.PHONY: help setup lab test test-unit test-notebooks test-gpu test-oldest exercises refresh doctor clean
 
 help:
 	@echo "make lab        set up and open JupyterLab on lesson 00"
 	@echo "make test       set up and run every test (unit, notebooks, exercises, grading)"
 	@echo "make test-gpu   run the notebook suite on a machine with a CUDA GPU"
+	@echo "make test-oldest  run the suite on the oldest supported torch (2.11), in .venv-oldest"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make refresh NB=notebooks/01_tensors.ipynb   re-run a notebook and store its outputs"
 	@echo "make doctor     check this machine's set-up"
@@ -54,6 +55,18 @@ test-gpu: setup
 	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU; this PyTorch sees none')"
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -m "notebooks or grading"
 
+# The oldest PyTorch the course supports, in its own environment. Outputs are compared leniently
+# (every cell must run; PyTorch's own error messages are worded differently across versions), and
+# the check that the environment matches constraints.txt is left out, since it deliberately does not.
+OLDEST_TORCH       ?= 2.11.0
+OLDEST_TORCHVISION ?= 0.26.0
+test-oldest:
+	test -x .venv-oldest/bin/python || $(PYTHON) -m venv .venv-oldest
+	.venv-oldest/bin/python -m pip install --quiet "torch==$(OLDEST_TORCH)" "torchvision==$(OLDEST_TORCHVISION)"
+	.venv-oldest/bin/python -m pip install --quiet -e ".[dev]"
+	.venv-oldest/bin/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope --nbval-lax \
+		-k "not installed_environment_matches_the_constraints"
+
 exercises: setup
 	$(BIN)/python -m course build-exercises
 
@@ -65,4 +78,4 @@ doctor: setup
 	$(BIN)/python -m course doctor
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-oldest
