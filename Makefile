@@ -29,14 +29,16 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name torch-course --display-name "Python (Torch Course)" > /dev/null
+	rm -rf $(VENV)/share/jupyter/kernels/torch-course  # an extra kernel of older set-ups: one kernel only
 	touch $(STAMP)
 
 # Jupyter refuses to run as root unless told; containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# JupyterLab's terminal inherits the server's PATH: with .venv/bin first, `python -m course ...`
+# and `tensorboard` typed there use this environment.
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) notebooks/00_welcome.ipynb
+	PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) notebooks/00_welcome.ipynb
 
 test: setup
 	@start=$$(date +%s); \

@@ -18,7 +18,18 @@ import torch
 
 
 class CheckFailed(AssertionError):
-    """A learner's answer did not meet a check; the message says what to change."""
+    """A learner's answer did not meet a check; the message says what to change.
+
+    In IPython/Jupyter it is shown as its message alone (``_render_traceback_``), not as a long
+    traceback through the course's internals: the message is the feedback.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"\x1b[31m❌ {self}\x1b[0m"]
+
+
+class ForbiddenCall(CheckFailed):
+    """The learner's code called something the task forbids (see :func:`forbid`)."""
 
 
 def _fail(message: str) -> None:
@@ -64,10 +75,17 @@ def dtype(value: Any, expected: torch.dtype, name: str = "value") -> None:
     """Check a tensor's dtype, e.g. ``check.dtype(x, torch.float32)``."""
     is_tensor(value, name)
     if value.dtype != expected:
-        _fail(
-            f"expected {name} to have dtype {expected}, got {value.dtype}. "
-            + (f"Convert with {name}.to({expected})." if name.isidentifier() else f"Convert it with .to({expected}).")
-        )
+        if value.is_leaf and value.requires_grad:
+            # .to() of a leaf that requires grad returns a non-leaf: its .grad would stay None.
+            advice = (
+                f"Create it with dtype={expected} (e.g. torch.tensor(..., dtype={expected}, requires_grad=True)); "
+                f"converting it with .to() would give a non-leaf tensor whose .grad stays None."
+            )
+        elif name.isidentifier():
+            advice = f"Convert with {name}.to({expected})."
+        else:
+            advice = f"Convert it with .to({expected})."
+        _fail(f"expected {name} to have dtype {expected}, got {value.dtype}. {advice}")
 
 
 def device(value: Any, expected: torch.device | str, name: str = "value") -> None:
@@ -174,6 +192,78 @@ def raises(fn: Callable[[], Any], exception: type[BaseException], name: str = "t
         _fail(f"{name} should raise {exception.__name__}, but it raised {type(err).__name__}: {err}")
     _fail(f"{name} should raise {exception.__name__}, but it returned normally.")
     raise AssertionError("unreachable")
+
+
+def _resolve(dotted: str) -> tuple[Any, str]:
+    """``"torch.nn.functional.softmax"`` -> (the module ``torch.nn.functional``, ``"softmax"``)."""
+    import importlib
+
+    parts = dotted.split(".")
+    if len(parts) < 2:
+        raise ValueError(f"forbid needs dotted names such as 'torch.softmax', got {dotted!r}")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:-1]:
+                owner = getattr(owner, attr)
+        except AttributeError:
+            break
+        if hasattr(owner, parts[-1]):
+            return owner, parts[-1]
+        break
+    raise ValueError(f"forbid: {dotted!r} does not name an existing function or method")
+
+
+_INHERITED = object()
+
+
+class forbid:  # noqa: N801 - used like a function: ``with check.forbid(...):``
+    """Make the named built-ins raise while the block runs, so a check can enforce a task's rule.
+
+        with check.forbid("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax",
+                          rule="write softmax yourself from exp and sum"):
+            out = my_softmax(x)
+
+    Any call to a forbidden name inside the block raises :class:`ForbiddenCall` with a message
+    that names the call and the rule. The originals are put back when the block ends, even after
+    an error. Only the names given are patched: list every spelling the task forbids.
+    """
+
+    def __init__(self, *names: str, rule: str) -> None:
+        if not names:
+            raise ValueError("forbid needs at least one name, e.g. check.forbid('torch.softmax', rule=...)")
+        if not isinstance(rule, str) or not rule.strip():
+            raise ValueError("forbid needs rule=: a sentence that tells the learner what to do instead")
+        self.rule = rule
+        self._targets = [(n, *_resolve(n)) for n in names]
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> "forbid":
+        for dotted, owner, attr in self._targets:
+            own = vars(owner) if hasattr(owner, "__dict__") else {}
+            # An inherited method (torch.Tensor.sum lives on a C base class) is shadowed, then removed.
+            self._saved.append((owner, attr, own[attr] if attr in own else _INHERITED))
+            setattr(owner, attr, self._blocker(dotted))
+        return self
+
+    def _blocker(self, dotted: str) -> Callable[..., Any]:
+        rule = self.rule
+
+        def blocked(*args: Any, **kwargs: Any) -> Any:
+            raise ForbiddenCall(f"this task does not allow {dotted}: {rule}")
+
+        return blocked
+
+    def __exit__(self, *exc: Any) -> None:
+        for owner, attr, original in reversed(self._saved):
+            if original is _INHERITED:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, original)
+        self._saved.clear()
 
 
 def passed(task: str = "Check") -> None:

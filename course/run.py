@@ -43,8 +43,18 @@ def refresh(path: Path, timeout: float = 600, kernel_name: str = "python3") -> t
         first = str(err).strip().splitlines()
         return False, f"error: {path} failed and was not changed:\n{chr(10).join(first[-15:])}"
     tidy(nb)
+    nb.metadata["kernelspec"] = stored_kernelspec(kernel_name)
     nbformat.write(nb, path)
     return True, f"refreshed {path}"
+
+
+def stored_kernelspec(kernel_name: str = "python3") -> dict[str, str]:
+    """The kernelspec a notebook stores: exactly what the kernel reports. JupyterLab marks a notebook
+    modified on opening (and autosave rewrites it) when its stored display name differs."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    return {"display_name": spec.display_name, "language": spec.language, "name": kernel_name}
 
 
 def tidy(nb: nbformat.NotebookNode) -> None:
