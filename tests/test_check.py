@@ -95,3 +95,51 @@ def test_check_failed_is_an_assertion_error(capsys):
     assert issubclass(CheckFailed, AssertionError)
     check.passed("Task 9")
     assert capsys.readouterr().out == "✅ Task 9 passed\n"
+
+
+def test_forbid_blocks_every_named_spelling_and_restores_them():
+    x = torch.randn(3, 4)
+    names = ("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional.softmax")
+    with check.forbid(*names, rule="compute it from exp and sum") as f:
+        for call in (lambda: torch.softmax(x, 1), lambda: x.softmax(1), lambda: torch.nn.functional.softmax(x, 1)):
+            with pytest.raises(check.ForbiddenCall, match="does not allow .*softmax: compute it from exp and sum"):
+                call()
+        assert isinstance(f, check.forbid)
+        torch.exp(x)  # everything else still works
+    assert torch.allclose(x.softmax(1), torch.nn.functional.softmax(x, 1))
+    assert "softmax" not in vars(torch.Tensor), "an inherited method must not leave a shadow behind"
+
+
+def test_forbid_restores_after_an_error():
+    with pytest.raises(ZeroDivisionError):
+        with check.forbid("torch.sum", rule="add with a loop"):
+            1 / 0
+    assert torch.sum(torch.ones(3)).item() == 3
+
+
+def test_forbidden_call_is_a_check_failure():
+    assert issubclass(check.ForbiddenCall, check.CheckFailed)
+
+
+@pytest.mark.parametrize(
+    "names, rule, message",
+    [((), "x", "at least one name"), (("torch.softmax",), "", "rule="), (("torch.no_such_fn",), "x", "does not name"),
+     (("softmax",), "x", "dotted names")],
+)
+def test_forbid_bad_arguments(names, rule, message):
+    with pytest.raises(ValueError, match=message):
+        check.forbid(*names, rule=rule)
+
+
+def test_check_failed_renders_as_its_message_alone():
+    lines = check.CheckFailed("expected x to have shape (2,), got (3,).")._render_traceback_()
+    assert len(lines) == 1 and "expected x to have shape (2,), got (3,)." in lines[0]
+
+
+def test_dtype_advice_keeps_a_leaf_a_leaf():
+    w = torch.zeros(2, requires_grad=True)
+    with pytest.raises(check.CheckFailed) as err:
+        check.dtype(w, torch.float64, name="w")
+    assert "dtype=torch.float64" in str(err.value) and "w.to(" not in str(err.value)
+    with pytest.raises(check.CheckFailed, match=r"Convert with x.to\(torch.float64\)"):
+        check.dtype(torch.zeros(2), torch.float64, name="x")
