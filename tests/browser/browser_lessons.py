@@ -65,8 +65,10 @@ def page(lab, browser):
     pg.wait_for_function("window.jupyterapp !== undefined")
     pg.evaluate("async () => { await window.jupyterapp.started; await window.jupyterapp.restored; }")
     yield pg
-    pg.evaluate("async () => { await window.jupyterapp.serviceManager.sessions.shutdownAll(); }")
-    context.close()
+    try:  # free the kernel's memory before the next lesson
+        pg.evaluate("async () => { await window.jupyterapp.serviceManager.sessions.shutdownAll(); }")
+    finally:
+        context.close()
 
 
 def served_path(lab, lesson: Path) -> str:
@@ -152,6 +154,8 @@ def test_exercise_01_checks_and_grades_from_the_terminal(page, lab):
     nb.run_cell(check)
     shown = _cell_text(nb, check)
     assert "✅ Task 1 passed" in shown, f"correct answer, check says: {shown!r}"
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(check) \
+        .locator(".jp-OutputArea").first.scroll_into_view_if_needed()
     page.screenshot(path=str(OUTPUT / "exercise-01-check.png"))
     nb.save()
 
