@@ -10,10 +10,23 @@
 ``torch.inference_mode()``, step the scheduler, log, checkpoint and maybe stop early.
 Losses stay on the device as tensors and are read a few times per epoch, never with a
 ``.item()`` per step (each read waits for the GPU).
+
+Lesson 08 adds mixed precision and compilation::
+
+    scaler = torch.amp.GradScaler(device.type)          # float16 only; bfloat16 needs none
+    fit(model, train_loader, val_loader, loss_fn, optimizer, epochs=10,
+        amp_dtype=torch.float16, scaler=scaler, compile=True, checkpoint=manager)
+
+The pieces, each readable on its own: :func:`fit` checks its arguments and runs the epochs;
+``_train_one_epoch`` is the batch loop; ``_Stepper`` is one optimizer step (scale, unscale,
+clip, step, update, zero, per-step scheduler); ``_LossReader`` reads the losses in bulk;
+``_EarlyStopping`` keeps the state a checkpoint must carry for an exact resume.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 from typing import Any, Callable, Iterable, Mapping
 
@@ -124,6 +137,30 @@ def _check_loader(loader: Any, name: str) -> int | None:
     return n
 
 
+_AMP_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def _check_amp_dtype(amp_dtype: Any, device: torch.device) -> None:
+    if amp_dtype is None:
+        return
+    if amp_dtype not in _AMP_DTYPES:
+        hint = (" float32 is what runs without autocast: leave amp_dtype out (None)"
+                if amp_dtype == torch.float32 else "")
+        raise ValueError(
+            f"amp_dtype must be torch.bfloat16 or torch.float16 (mixed precision) or None (full precision),"
+            f" got {amp_dtype!r}.{hint}"
+        )
+    if not torch.amp.is_autocast_available(device.type):
+        raise ValueError(f"torch.autocast does not support device type {device.type!r}: leave amp_dtype out")
+
+
+def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
+    """``torch.autocast`` for ``amp_dtype``, or a context that does nothing when it is None."""
+    if amp_dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=amp_dtype)
+
+
 @torch.inference_mode()
 def evaluate(
     model: nn.Module,
@@ -131,13 +168,16 @@ def evaluate(
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     device: torch.device | str | None = None,
     metrics: Mapping[str, Metric] | None = None,
+    amp_dtype: torch.dtype | None = None,
 ) -> dict[str, float]:
     """Average loss (and metrics) of ``model`` over ``loader`` in eval mode, without gradients.
 
     The loss is averaged over samples (each batch's mean loss weighted by its size). Metrics
     ``name -> fn(logits, targets) -> float`` are computed once on all outputs together,
     so they are exact (not an average of per-batch values). ``device`` defaults to the
-    device of the model's parameters. The model's train/eval mode is restored afterwards.
+    device of the model's parameters. ``amp_dtype`` (``torch.bfloat16``/``torch.float16``):
+    run the forward and the loss under ``torch.autocast`` (the outputs reach the metrics as
+    float32). The model's train/eval mode is restored afterwards.
     Returns ``{"loss": ..., name: ...}``.
     """
     if not isinstance(model, nn.Module):
@@ -153,6 +193,7 @@ def evaluate(
         param = next(model.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
     device = torch.device(device)
+    _check_amp_dtype(amp_dtype, device)
     was_training = model.training
     model.eval()
     total = torch.zeros((), device=device)
@@ -162,9 +203,11 @@ def evaluate(
         for batch in loader:
             x, y = _unpack(batch)
             x, y = _to(x, device), _to(y, device)
-            out = model(x)
+            with _autocast(device, amp_dtype):
+                out = model(x)
+                loss = loss_fn(out, y)
             n = _batch_size(y)
-            total += loss_fn(out, y).detach().float() * n
+            total += loss.detach().float() * n
             count += n
             if metrics:
                 outputs.append(out)
@@ -176,6 +219,8 @@ def evaluate(
     result = {"loss": (total / count).item()}
     if metrics:
         all_out, all_y = torch.cat(outputs), torch.cat(targets)
+        if amp_dtype is not None and all_out.is_floating_point():
+            all_out = all_out.float()
         for name, fn in metrics.items():
             value = fn(all_out, all_y)
             result[name] = float(value.item() if isinstance(value, torch.Tensor) else value)
@@ -223,29 +268,46 @@ class _EarlyStopping:
 
 
 class _Stepper:
-    """One optimizer step, done every ``accumulation_steps`` batches: clip the gradient norm,
-    ``optimizer.step()``, zero the gradients, and step a per-step scheduler."""
+    """One optimizer step, done every ``accumulation_steps`` batches.
+
+    Without a scaler: clip the gradient norm, ``optimizer.step()``, zero the gradients, step a
+    per-step scheduler. With a ``GradScaler`` (float16): the loss is multiplied by the scale before
+    ``backward`` (so small gradients do not underflow to zero in float16); before clipping the
+    gradients are unscaled (the clip threshold is in true units); ``scaler.step`` skips the step
+    when a gradient is Inf/NaN, and ``scaler.update`` adjusts the scale. A skipped step is not an
+    optimizer step, so a per-step scheduler does not advance for it.
+    """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, clip_grad_norm: float | None,
-                 step_scheduler: Any = None) -> None:
+                 step_scheduler: Any = None, scaler: torch.amp.GradScaler | None = None) -> None:
         self.model, self.optimizer = model, optimizer
         self.clip_grad_norm = clip_grad_norm
         self.step_scheduler = step_scheduler
-        self.steps = 0
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.last_lr = optimizer.param_groups[0]["lr"]  # the lr the last step used (history["lr"])
 
     def backward(self, loss: torch.Tensor) -> None:
-        loss.backward()
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
 
     def step(self) -> None:
-        if self.clip_grad_norm is not None:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         self.last_lr = self.optimizer.param_groups[0]["lr"]
-        self.optimizer.step()
+        if self.scaler is None:
+            if self.clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+            self.optimizer.step()
+            stepped = True
+        else:
+            if self.clip_grad_norm is not None:
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+            # scaler.step reads one found-Inf flag per step (a device sync): that is GradScaler's cost
+            scale = self.scaler.get_scale() if self.step_scheduler is not None else None
+            self.scaler.step(self.optimizer)  # skipped when a gradient is Inf/NaN
+            self.scaler.update()  # lowers the scale after a skip, raises it after many good steps
+            stepped = scale is None or self.scaler.get_scale() >= scale
         self.optimizer.zero_grad(set_to_none=True)
-        if self.step_scheduler is not None:
+        if self.step_scheduler is not None and stepped:
             self.step_scheduler.step()
-        self.steps += 1
 
 
 class _LossReader:
@@ -284,9 +346,12 @@ class _LossReader:
 
 
 def _train_one_epoch(model, loader, loss_fn, stepper: _Stepper, reader: _LossReader, epoch: int, *,
-                     device: torch.device, accumulation_steps: int, n_batches: int | None) -> torch.Tensor | None:
+                     device: torch.device, accumulation_steps: int, n_batches: int | None,
+                     amp_dtype: torch.dtype | None = None) -> torch.Tensor | None:
     """One pass over ``loader`` in train mode. Returns the sample-averaged training loss as a
-    0-dim tensor on ``device`` (not read yet), or ``None`` when the training monitor stopped it."""
+    0-dim tensor on ``device`` (not read yet), or ``None`` when the training monitor stopped it.
+    With ``amp_dtype`` the forward and the loss run under ``torch.autocast``; ``backward`` runs
+    outside it, as PyTorch recommends (its ops follow the dtypes the forward chose)."""
     model.train()
     total = torch.zeros((), device=device)
     seen = 0
@@ -298,7 +363,8 @@ def _train_one_epoch(model, loader, loss_fn, stepper: _Stepper, reader: _LossRea
             group_len = min(accumulation_steps, n_batches - group_start + 1)
         x, y = _unpack(batch)
         x, y = _to(x, device), _to(y, device)
-        loss = loss_fn(model(x), y)
+        with _autocast(device, amp_dtype):
+            loss = loss_fn(model(x), y)
         stepper.backward(loss / group_len)
         n = _batch_size(y)
         total += loss.detach().float() * n
@@ -365,6 +431,9 @@ def fit(
     checkpoint: Any = None,
     start_epoch: int = 0,
     training_monitor: Any = None,
+    amp_dtype: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    compile: bool | Mapping[str, Any] = False,
     progress: bool = True,
 ) -> History:
     """Train ``model`` for epochs ``start_epoch + 1 .. epochs`` and return the metric history.
@@ -412,9 +481,9 @@ def fit(
             stored as ``val_<name>`` (e.g. ``{"acc": accuracy}``).
         log_dir: write TensorBoard scalars there (per epoch, plus the training loss at each
             progress update as ``loss/train_step``).
-        checkpoint: an object with ``save(epoch=, model=, optimizer=, scheduler=, metrics=,
-            fit_state=)`` (a ``course.checkpoint.CheckpointManager``), called after every epoch
-            with that epoch's metrics and the early-stopping state.
+        checkpoint: an object with ``save(epoch=, model=, optimizer=, scheduler=, scaler=,
+            metrics=, fit_state=)`` (a ``course.checkpoint.CheckpointManager``), called after every
+            epoch with that epoch's metrics and the early-stopping state.
         start_epoch: epochs already done (``ckpt["epoch"]`` after ``ckpt = manager.load(...)``).
             With ``checkpoint=manager`` the early-stopping state saved after that epoch is
             restored (``manager.fit_state(start_epoch)``), so the resumed run stops at the same
@@ -423,6 +492,22 @@ def fit(
         training_monitor: a :class:`course.monitor.TrainingMonitor` fed every step's loss
             (read in bulk at each progress update, not one GPU sync per step). When it asks
             to stop (a NaN/Inf loss), ``fit`` stops and says so in ``history.stop_reason``.
+        amp_dtype: mixed precision: ``torch.bfloat16`` or ``torch.float16`` runs the forward
+            and the loss (training and evaluation) under ``torch.autocast(device.type,
+            dtype=amp_dtype)``; the weights, gradients and optimizer state stay float32.
+            ``None`` (default): full precision. bfloat16 has float32's range and needs no
+            scaler (the CPU's format); float16 **requires** ``scaler`` (an error otherwise).
+        scaler: a ``torch.amp.GradScaler(device.type)`` for ``amp_dtype=torch.float16``: fit
+            scales the loss before ``backward``, unscales before clipping, steps through
+            ``scaler.step``/``scaler.update`` (skipping steps with Inf/NaN gradients) and passes
+            it to ``checkpoint.save`` (restore it with ``manager.load(..., scaler=scaler)``). It
+            is allowed, though not needed, with bfloat16; without ``amp_dtype`` it is an error.
+            A disabled one (``enabled=False``) does nothing.
+        compile: ``True`` trains (and evaluates) ``torch.compile(model)``; a dict gives
+            ``torch.compile``'s keyword arguments (e.g. ``{"backend": "eager"}``,
+            ``{"mode": "max-autotune"}``). The first batches take the compile time. ``model``
+            itself stays the plain module: checkpoints hold its ``state_dict`` (no
+            ``_orig_mod.`` prefix).
         progress: show a ``tqdm.auto`` progress bar.
 
     Returns:
@@ -458,6 +543,9 @@ def fit(
     if mode not in ("min", "max"):
         raise ValueError(f"mode must be 'min' (losses) or 'max' (accuracies), got {mode!r}")
     _check_scheduler(scheduler, scheduler_interval)
+    device = pick_device() if device is None else torch.device(device)
+    _check_precision(amp_dtype, scaler, device)
+    compile_kwargs = _compile_kwargs(compile, model)
     plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     if val_loader is None and monitor.startswith("val_") and (early_stopping or plateau):
         raise ValueError(
@@ -466,7 +554,7 @@ def fit(
         )
     if checkpoint is not None and not callable(getattr(checkpoint, "save", None)):
         raise TypeError(
-            "checkpoint must have a save(epoch=, model=, optimizer=, scheduler=, metrics=, fit_state=) method,"
+            "checkpoint must have a save(epoch=, model=, optimizer=, scheduler=, scaler=, metrics=, fit_state=) method,"
             " e.g. a course.checkpoint.CheckpointManager"
         )
     n_batches = _check_loader(train_loader, "train_loader")
@@ -477,11 +565,13 @@ def fit(
     if start_epoch > 0:
         _resume_early_stopping(stopping, checkpoint, start_epoch, early_stopping)
 
-    device = pick_device() if device is None else torch.device(device)
     model.to(device)
+    # the module that runs: compiled or not. `model` stays the plain one, for checkpoints
+    runner = torch.compile(model, **compile_kwargs) if compile_kwargs is not None else model
     history = History()
     history.best_epoch, history.best_value = stopping.best_epoch, stopping.best
-    stepper = _Stepper(model, optimizer, clip_grad_norm, scheduler if scheduler_interval == "step" else None)
+    stepper = _Stepper(runner, optimizer, clip_grad_norm, scheduler if scheduler_interval == "step" else None,
+                       scaler)
 
     writer = None
     if log_dir is not None:
@@ -501,8 +591,15 @@ def fit(
 
     try:
         for epoch in range(start_epoch + 1, epochs + 1):
-            train_loss = _train_one_epoch(model, train_loader, loss_fn, stepper, reader, epoch, device=device,
-                                          accumulation_steps=accumulation_steps, n_batches=n_batches)
+            if early_stopping is not None and stopping.bad_epochs >= early_stopping:  # resumed a finished run
+                history.stopped_early = True
+                history.stop_reason = (f"the saved run had already stopped early after epoch {start_epoch}"
+                                       f" ({monitor} did not improve for {stopping.bad_epochs} epochs)")
+                print(f"Nothing to train: {history.stop_reason}.")
+                break
+            train_loss = _train_one_epoch(runner, train_loader, loss_fn, stepper, reader, epoch, device=device,
+                                          accumulation_steps=accumulation_steps, n_batches=n_batches,
+                                          amp_dtype=amp_dtype)
             if train_loss is None:
                 history.stop_reason = f"the training monitor stopped the run in epoch {epoch} (NaN/Inf loss)"
                 print(f"Stopped: {history.stop_reason}. See the alert above.")
@@ -510,7 +607,7 @@ def fit(
 
             row = {"train_loss": train_loss.item()}
             if val_loader is not None:
-                for key, value in evaluate(model, val_loader, loss_fn, device, metrics).items():
+                for key, value in evaluate(runner, val_loader, loss_fn, device, metrics, amp_dtype).items():
                     row[f"val_{key}"] = value
             row["lr"] = stepper.last_lr
             history.append(epoch, row)
@@ -528,8 +625,8 @@ def fit(
                     writer.add_scalar(_tb_tag(key), value, epoch)
                 writer.flush()
             if checkpoint is not None:  # after the early-stopping update: a resumed run counts on from here
-                checkpoint.save(epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler, metrics=row,
-                                fit_state=stopping.state_dict())
+                checkpoint.save(epoch=epoch, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                                metrics=row, fit_state=stopping.state_dict())
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in row.items()}, refresh=True)
 
@@ -549,6 +646,59 @@ def fit(
         if writer is not None:
             writer.close()
     return history
+
+
+def _check_precision(amp_dtype: Any, scaler: Any, device: torch.device) -> None:
+    """Mixed-precision arguments that fit together (see ``fit``'s ``amp_dtype`` and ``scaler``)."""
+    _check_amp_dtype(amp_dtype, device)
+    if scaler is not None and not isinstance(scaler, torch.amp.GradScaler):
+        raise TypeError(f"scaler must be a torch.amp.GradScaler(device.type), got {type(scaler).__name__}")
+    enabled = scaler is not None and scaler.is_enabled()
+    if enabled and amp_dtype is None:
+        raise ValueError(
+            "a GradScaler is for float16 mixed precision, but amp_dtype is None (full float32 precision):"
+            " pass amp_dtype=torch.float16 with it, or leave scaler out"
+        )
+    if enabled and getattr(scaler, "_device", device.type) != device.type:
+        raise ValueError(
+            f"the GradScaler was made for {scaler._device!r} but fit trains on {device.type!r}: use"
+            f" torch.amp.GradScaler({device.type!r}) (torch.amp.GradScaler(device.type))"
+        )
+    if amp_dtype == torch.float16 and not enabled:
+        what = "the GradScaler given is disabled (enabled=False)" if scaler is not None else "no scaler was given"
+        raise ValueError(
+            f"amp_dtype=torch.float16 needs a GradScaler, but {what}: float16 cannot hold gradients"
+            " below about 6e-8, so small ones underflow to zero and training silently stalls. Pass"
+            f" scaler=torch.amp.GradScaler({device.type!r}), or use amp_dtype=torch.bfloat16 (float32's range,"
+            " no scaler needed)"
+        )
+
+
+_COMPILE_KEYS = tuple(k for k in inspect.signature(torch.compile).parameters if k != "model")
+
+
+def _compile_kwargs(compile: Any, model: nn.Module) -> dict[str, Any] | None:
+    """``torch.compile``'s keyword arguments for fit's ``compile=`` (None: do not compile)."""
+    if compile is False or compile is None:
+        return None
+    if compile is True:
+        kwargs: dict[str, Any] = {}
+    elif isinstance(compile, Mapping):
+        kwargs = dict(compile)
+        unknown = sorted(set(kwargs) - set(_COMPILE_KEYS))
+        if unknown:
+            raise ValueError(f"compile={compile!r}: torch.compile has no argument {unknown}; it takes {list(_COMPILE_KEYS)}")
+    else:
+        raise TypeError(
+            f"compile must be True, False or a dict of torch.compile arguments (e.g. {{'backend': 'eager'}}),"
+            f" got {type(compile).__name__}"
+        )
+    if isinstance(getattr(model, "_orig_mod", None), nn.Module):
+        raise ValueError(
+            "model is already torch.compile-d: pass the plain module with compile=..., or the compiled one"
+            " with compile=False (checkpoints then still hold the plain module's state_dict)"
+        )
+    return kwargs
 
 
 def _resume_early_stopping(stopping: _EarlyStopping, checkpoint: Any, start_epoch: int,

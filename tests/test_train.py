@@ -324,6 +324,12 @@ def test_resume_with_early_stopping_stops_at_the_same_epoch(tmp_path):
     assert resumed.best_epoch == 2 and resumed.best_value == pytest.approx(0.7)
     for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
         assert torch.equal(a, b)
+    # resuming from the epoch where the run stopped trains nothing more
+    after = fit(model, loader(), val, nn.CrossEntropyLoss(), opt, epochs=8, scheduler=sched,
+                metrics={"score": metric}, checkpoint=manager, start_epoch=4, **common)
+    assert after.epochs == [] and after.stopped_early and "already stopped early after epoch 4" in after.stop_reason
+    for a, b in zip(model.state_dict().values(), ref.state_dict().values()):
+        assert torch.equal(a, b)
 
 
 def test_resume_with_early_stopping_needs_the_saved_state():
@@ -447,3 +453,192 @@ def test_fit_reads_losses_only_a_few_times_per_epoch(monkeypatch):
     print(counts)
     assert per_epoch <= 8, f"{counts} host reads in {epochs} epochs of {len(train)} steps"
     assert counts.get("tolist", 0) == 4 * epochs  # the progress updates: one transfer each
+
+
+# --------------------------------------------------------------------------- mixed precision
+
+
+class _DtypeRecorder(nn.Module):
+    """Records the dtype of its input in training and in eval mode, passes it through."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = {True: set(), False: set()}
+
+    def forward(self, x):
+        self.seen[self.training].add(x.dtype)
+        return x
+
+
+def test_bf16_autocast_runs_the_forward_in_bf16_and_keeps_float32_weights():
+    train, val = _loaders()
+    torch.manual_seed(0)
+    rec = _DtypeRecorder()
+    model = nn.Sequential(nn.Linear(4, 16), rec, nn.ReLU(), nn.Linear(16, 2))
+    hist = _fit(model, train, val, epochs=4, amp_dtype=torch.bfloat16, metrics={"acc": accuracy},
+                optimizer=torch.optim.SGD(model.parameters(), lr=0.2))
+    assert rec.seen == {True: {torch.bfloat16}, False: {torch.bfloat16}}  # training and evaluation
+    assert all(p.dtype == torch.float32 and p.grad is None for p in model.parameters())
+    assert hist["train_loss"][-1] < hist["train_loss"][0]
+    plain = _model()  # without amp_dtype nothing is autocast
+    rec2 = _DtypeRecorder()
+    _fit(nn.Sequential(plain[0], rec2, plain[1], plain[2]), train, val, epochs=1)
+    assert rec2.seen == {True: {torch.float32}, False: {torch.float32}}
+
+
+def test_fp16_with_a_gradscaler_scales_unscales_before_clipping_and_is_checkpointed(tmp_path):
+    """GradScaler("cpu") is the CPU analogue of the CUDA path (same code in fit)."""
+    from course.checkpoint import CheckpointManager
+
+    X, y = _data()
+    train = DataLoader(TensorDataset(X * 100, y), batch_size=16)  # large gradients: clipping is active
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10, growth_interval=3)
+    scaled = []
+    original_scale = scaler.scale
+    scaler.scale = lambda loss: (scaled.append(loss.detach().float()), original_scale(loss))[1]
+    norms = []  # the gradient norm the optimizer sees: true units, after unscale and clipping
+
+    def record(optimizer, args, kwargs):
+        norms.append(torch.cat([p.grad.flatten() for p in model.parameters()]).norm().item())
+
+    opt.register_step_pre_hook(record)
+    manager = CheckpointManager(tmp_path, monitor="train_loss")
+    _fit(model, train, epochs=2, optimizer=opt, amp_dtype=torch.float16, scaler=scaler, clip_grad_norm=0.5,
+         checkpoint=manager)
+    assert len(scaled) == 8 and len(norms) == 8  # every loss scaled, no step skipped
+    assert max(norms) <= 0.5 + 1e-3 and min(norms) > 0.4  # clipped after unscaling, not 0.5 / scale
+    assert scaler.get_scale() == 2.0**10 * 2**2  # update() ran: 8 good steps, growth every 3
+    fresh = torch.amp.GradScaler("cpu")
+    manager.load(model=_model(), optimizer=torch.optim.SGD(_model().parameters(), lr=0.01), scaler=fresh)
+    assert fresh.get_scale() == scaler.get_scale() and fresh.state_dict() == scaler.state_dict()
+
+
+def test_skipped_fp16_steps_do_not_advance_a_per_step_scheduler():
+    import warnings
+
+    train, _ = _loaders()  # 4 batches
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    taken = _record_lrs(opt)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**24)  # overflows float16: the first steps are skipped
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _fit(model, train, epochs=2, optimizer=opt, amp_dtype=torch.float16, scaler=scaler,
+             scheduler=sched, scheduler_interval="step")
+    assert 0 < len(taken) < 8 and scaler.get_scale() < 2.0**24
+    assert sched.last_epoch == len(taken)
+    assert not [w for w in caught if "lr_scheduler.step()" in str(w.message)]
+
+
+def test_precision_arguments_are_checked():
+    train, val = _loaders()
+    model = _model()
+    with pytest.raises(ValueError, match="float32 is what runs without autocast"):
+        _fit(model, train, val, amp_dtype=torch.float32)
+    with pytest.raises(ValueError, match="amp_dtype must be torch.bfloat16 or torch.float16"):
+        _fit(model, train, val, amp_dtype="bf16")
+    with pytest.raises(ValueError, match=r"float16 needs a GradScaler, but no scaler was given.*GradScaler\('cpu'\)"):
+        _fit(model, train, val, amp_dtype=torch.float16)
+    with pytest.raises(ValueError, match="disabled"):
+        _fit(model, train, val, amp_dtype=torch.float16, scaler=torch.amp.GradScaler("cpu", enabled=False))
+    with pytest.raises(ValueError, match="amp_dtype is None"):
+        _fit(model, train, val, scaler=torch.amp.GradScaler("cpu"))
+    with pytest.raises(TypeError, match="scaler must be a torch.amp.GradScaler"):
+        _fit(model, train, val, amp_dtype=torch.float16, scaler="yes")
+    cuda_scaler = torch.amp.GradScaler("cpu")
+    cuda_scaler._device = "cuda"  # as GradScaler("cuda") on a GPU machine, without needing one
+    with pytest.raises(ValueError, match="made for 'cuda' but fit trains on 'cpu'"):
+        _fit(model, train, val, amp_dtype=torch.float16, scaler=cuda_scaler)
+    # allowed: bf16 with a scaler (not needed), and the lesson pattern GradScaler(..., enabled=False) with bf16
+    _fit(model, train, val, amp_dtype=torch.bfloat16, scaler=torch.amp.GradScaler("cpu"))
+    _fit(model, train, val, amp_dtype=torch.bfloat16, scaler=torch.amp.GradScaler("cpu", enabled=False))
+
+
+def test_evaluate_with_amp_gives_float32_outputs_to_metrics():
+    X, y = _data()
+    model = _model()
+    seen = []
+
+    def metric(out, target):
+        seen.append(out.dtype)
+        return accuracy(out, target)
+
+    res = evaluate(model, DataLoader(TensorDataset(X, y), batch_size=16), nn.CrossEntropyLoss(),
+                   metrics={"acc": metric}, amp_dtype=torch.bfloat16)
+    assert seen == [torch.float32]
+    full = evaluate(model, DataLoader(TensorDataset(X, y), batch_size=16), nn.CrossEntropyLoss())
+    assert res["loss"] == pytest.approx(full["loss"], rel=0.05)
+
+
+# --------------------------------------------------------------------------- torch.compile
+
+
+def test_compile_trains_the_compiled_model_and_checkpoints_the_plain_one(tmp_path, monkeypatch):
+    from course.checkpoint import CheckpointManager
+
+    compiled_with = []
+    real_compile = torch.compile
+
+    def spy(model, **kwargs):
+        compiled_with.append((model, kwargs))
+        return real_compile(model, **kwargs)
+
+    monkeypatch.setattr(torch, "compile", spy)
+    train, val = _loaders()
+    eager, compiled = _model(), _model()
+    _fit(eager, train, val, epochs=2, optimizer=torch.optim.SGD(eager.parameters(), lr=0.1))
+    manager = CheckpointManager(tmp_path)
+    graphs = []
+
+    def backend(gm, example_inputs):  # a torch.compile backend that runs the captured graph as is
+        graphs.append(torch.is_grad_enabled())  # True: captured in training, False: in evaluation
+        return gm.forward
+
+    _fit(compiled, train, val, epochs=2, optimizer=torch.optim.SGD(compiled.parameters(), lr=0.1),
+         compile={"backend": backend}, checkpoint=manager)
+    assert compiled_with == [(compiled, {"backend": backend})]
+    assert set(graphs) == {True, False}, "the compiled module must run the training steps and the evaluation"
+    for a, b in zip(compiled.parameters(), eager.parameters()):
+        torch.testing.assert_close(a, b)
+    keys = list(torch.load(manager.latest(), weights_only=True)["model"])
+    assert keys == list(compiled.state_dict()) and not any(k.startswith("_orig_mod.") for k in keys)
+    fresh = _model(seed=3)
+    manager.load(model=fresh)
+    for a, b in zip(fresh.parameters(), compiled.parameters()):
+        assert torch.equal(a, b)
+
+    saved_models = []
+
+    class Recorder(FakeCheckpoint):
+        def save(self, epoch, model, **kw):
+            saved_models.append(model)
+
+    _fit(compiled, train, val, epochs=1, compile={"backend": "eager"}, checkpoint=Recorder())
+    assert saved_models == [compiled]  # fit hands the checkpoint the plain module, not the wrapper
+
+
+def test_checkpoint_manager_unwraps_a_compiled_model(tmp_path):
+    from course.checkpoint import CheckpointManager
+
+    model = _model()
+    compiled = torch.compile(model, backend="eager")
+    manager = CheckpointManager(tmp_path)
+    manager.save(1, compiled)
+    assert not any(k.startswith("_orig_mod.") for k in torch.load(manager.latest(), weights_only=True)["model"])
+    other = torch.compile(_model(seed=2), backend="eager")
+    manager.load(model=other)
+    assert all(torch.equal(a, b) for a, b in zip(other.parameters(), model.parameters()))
+
+
+def test_compile_arguments_are_checked():
+    train, val = _loaders()
+    model = _model()
+    with pytest.raises(ValueError, match=r"torch.compile has no argument \['backnd'\]"):
+        _fit(model, train, val, compile={"backnd": "eager"})
+    with pytest.raises(TypeError, match="compile must be True, False or a dict"):
+        _fit(model, train, val, compile="eager")
+    with pytest.raises(ValueError, match="already torch.compile-d"):
+        _fit(torch.compile(model, backend="eager"), train, val, compile=True)
