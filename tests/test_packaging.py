@@ -91,3 +91,25 @@ def test_course_command_line_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "course", "--help"], capture_output=True, text=True, check=True)
     for command in ("doctor", "build-exercises", "grade", "refresh"):
         assert command in out.stdout
+
+
+def test_readme_lists_every_lesson_with_its_exercise_tasks_and_points():
+    import json
+
+    readme = (ROOT / "README.md").read_text()
+    rows = {m.group(1): (int(m.group(3)), int(m.group(4)), m.group(2))
+            for m in re.finditer(r"^\| (\d\d) \| \[[^\]]+\]\((notebooks/[^)]+)\) \| (\d+) \| (\d+) \|", readme, re.M)}
+    lessons = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert lessons
+    for nb_path in lessons:
+        num = nb_path.name[:2]
+        assert num in rows, f"README's lesson table has no row for {nb_path.name}"
+        cells = json.loads((ROOT / "solutions" / nb_path.name).read_text())["cells"]
+        graded = [c["metadata"]["nbgrader"] for c in cells if c["metadata"].get("nbgrader", {}).get("grade")]
+        tasks, points, link = rows[num]
+        assert link == f"notebooks/{nb_path.name}", f"README row {num} links {link}"
+        assert (tasks, points) == (len(graded), sum(g["points"] for g in graded)), (
+            f"README row {num} says {tasks} tasks / {points} points; the solution has "
+            f"{len(graded)} / {sum(g['points'] for g in graded)}"
+        )
+    assert len(rows) == len(lessons), "README lists lessons that do not exist"
