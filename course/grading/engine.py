@@ -345,16 +345,17 @@ def _task_verdict(nb, plan, facts, count_to_step, own, pos, hidden) -> tuple[str
         f = facts[i]
         if f["status"] in ("timeout", "budget"):
             where = "the check" if i == pos else "your code"
+            extra = f"; {f['reason']}" if f.get("reason") else ""
             if f["status"] == "budget":
-                return TIMEOUT, f"{where} was running when the notebook used up its total time budget, and was stopped"
-            return TIMEOUT, f"{where} ran past the time limit and was stopped (an endless loop?)"
+                return TIMEOUT, f"{where} was running when the notebook used up its total time budget, and was stopped{extra}"
+            return TIMEOUT, f"{where} ran past the time limit and was stopped (an endless loop?){extra}"
     check = facts[pos]
     if check["status"] in ("not_run", "died"):
         return NOT_RUN, check.get("reason") or "the check cell did not run"
     for i in own:
         f = facts[i]
         if f.get("cut"):
-            return FAILED, f"your code printed more than the output limit ({f['output_bytes'] // 1024} KB or more); the output was cut"
+            return FAILED, "your code printed more than the output limit (--max-output) allows; the output was cut, so the task fails: print less"
         if f["status"] == "error":
             if f.get("ename") == "NotImplementedError":
                 return ERROR, "not attempted yet: replace the `raise NotImplementedError()` stub"

@@ -24,8 +24,6 @@ _LESSON_NAME = re.compile(r"\d\d_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*")
 def load_notebook(path: str | Path):
     """Read a notebook for grading (any nbformat version, upgraded to v4); bad input raises
     :class:`GradingInputError` with a one-line reason."""
-    import nbformat
-
     path = Path(path)
     if not path.exists():
         raise GradingInputError(f"{path}: no such file (give the path of an exercise notebook, e.g. exercises/01_tensors.ipynb)")
@@ -44,9 +42,15 @@ def load_notebook(path: str | Path):
         ) from None
     if not isinstance(raw, dict) or "nbformat" not in raw or not ("cells" in raw or "worksheets" in raw):
         raise GradingInputError(f"{path}: JSON, but not a Jupyter notebook (it has no 'cells' and 'nbformat')")
+    import nbformat  # imported only now: it takes a second (jsonschema), a bad path answers at once
+
+    import warnings
+
     try:
-        nb = nbformat.reads(text, as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # duplicate cell ids and the like are repaired, not shouted
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
     except Exception as err:  # nbformat raises several validation error types
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise GradingInputError(f"{path}: not a valid notebook ({first})") from None

@@ -74,6 +74,21 @@ def kill_everything(token: str) -> int:
     return killed
 
 
+def _capped_context(max_bytes: int):
+    """A zmq context whose IOPub socket refuses a message over ``max_bytes`` (the worker's memory
+    stays bounded however much a cell prints at once; the dropped output fails the cell)."""
+    import zmq
+
+    class CappedContext(zmq.Context):
+        def socket(self, socket_type, *args, **kwargs):
+            sock = super().socket(socket_type, *args, **kwargs)
+            if socket_type == zmq.SUB:
+                sock.setsockopt(zmq.MAXMSGSIZE, max_bytes)
+            return sock
+
+    return CappedContext()
+
+
 class Runner:
     def __init__(self, job: dict):
         self.job = job
@@ -91,6 +106,7 @@ class Runner:
         self.km.start_kernel(cwd=self.job["cwd"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              stdin=subprocess.DEVNULL)
         self.kc = self.km.client()
+        self.kc.context = _capped_context(int(limits["output_bytes"]) + 2**20)
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=self.job["startup_timeout"])
 
@@ -112,6 +128,17 @@ class Runner:
         except Exception:
             pass
         kill_everything(self.job["token"])
+
+    def _reconnect_iopub(self) -> None:
+        """After a refused (oversized) message zmq may not deliver again: new IOPub socket."""
+        try:
+            self.kc.iopub_channel.close()
+            self.kc._iopub_channel = None
+            _ = self.kc.iopub_channel  # created and connected anew
+            self.kc.iopub_channel.start()
+            time.sleep(0.3)  # a SUB socket misses what is published before it has subscribed
+        except Exception:
+            pass
 
     def over_limits(self) -> str:
         procs = self.tree()
@@ -148,8 +175,13 @@ class Runner:
         interrupted_for = ""
         errors = []
         last_check = 0.0
+        replied_at = None
         while not (reply is not None and idle):
             now = time.monotonic()
+            if replied_at is not None and now - replied_at > 3.0:
+                cut = True  # the reply came but its output never finished arriving: it was dropped
+                self._reconnect_iopub()
+                break
             if now >= cell_deadline:
                 if not interrupted_for:
                     interrupted_for = "budget" if deadline <= start + timeout else "timeout"
@@ -210,6 +242,7 @@ class Runner:
                         m = self.kc.get_shell_msg(timeout=0)
                         if m.get("parent_header", {}).get("msg_id") == msg_id:
                             reply = m["content"]
+                            replied_at = time.monotonic()
                 except Exception:
                     pass
         out["seconds"] = round(time.monotonic() - start, 3)
@@ -219,6 +252,8 @@ class Runner:
         out["marker"] = seen_marker
         if interrupted_for:
             out["status"] = interrupted_for
+            if self.dead:
+                out["reason"] = self.dead
             return out
         if reply is None:
             out["status"] = "died"
@@ -235,13 +270,13 @@ class Runner:
     def run(self) -> dict:
         job = self.job
         started = time.monotonic()
-        deadline = started + job["budget"]
         results = []
         try:
             self.start()
         except Exception as err:
             self.kill("")
             return {"error": f"the kernel did not start ({type(err).__name__}: {str(err)[:300]})", "steps": []}
+        deadline = time.monotonic() + job["budget"]  # the budget counts the notebook's cells, not the start-up
         for step in job["steps"]:
             results.append(self.run_step(step["source"], step.get("marker", ""), job["timeout"], deadline))
             if time.monotonic() >= deadline and not self.dead:
