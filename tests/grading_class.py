@@ -44,6 +44,15 @@ def unsolved():
     return _read("exercises")
 
 
+def blank():
+    """The exercise with every stub deleted (``pass``): nothing raises, only the checks stand in the way."""
+    nb = unsolved()
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell.source = "pass"
+    return nb
+
+
 def _cell(nb, grade_id):
     return next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id)
 
@@ -115,7 +124,7 @@ def make_class(folder: Path, protected_file: Path | None = None, canary: Path | 
     put("other_lesson_renamed", other, Expect(0, status="not graded", words=("its tasks are lesson 01_tensors's",)))
 
     # --- hostile: tasks, points and checks from the submission ----------------------------------
-    nb = unsolved()
+    nb = blank()
     for c in _checks(nb):
         c.source = f"print('✅ {c.metadata.nbgrader.grade_id} passed')"
     put("checks_replaced_by_print", nb, Expect(0, words=("check cell was changed",)))
@@ -139,36 +148,44 @@ def make_class(folder: Path, protected_file: Path | None = None, canary: Path | 
     # two copies of a check cell: a passing stand-in first, so its id is "seen" with a harmless body
     dup = copy.deepcopy(_checks(nb)[0])
     dup.source = "pass"
+    dup["id"] = "duplicated-check"
     nb.cells.insert(2, dup)
     put("check_duplicated", nb, Expect(0, words=("repeats this task's check",)))
 
     # --- hostile: hiding errors from the grader ---------------------------------------------------
-    put("set_custom_exc", _prepend(unsolved(), "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"), Expect(0))
-    put("showtraceback_replaced", _prepend(unsolved(), "get_ipython().showtraceback = lambda *a, **k: None"), Expect(0))
-    put("run_cell_replaced", _prepend(unsolved(), "import IPython.core.interactiveshell as _s\n_s.InteractiveShell.run_cell_async = lambda *a, **k: __import__('asyncio').sleep(0, result=_s.ExecutionResult(_s.ExecutionInfo('', False, False, True, None)))"), Expect(0))
+    put("set_custom_exc", _prepend(blank(), "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"), Expect(0))
+    put("showtraceback_replaced", _prepend(blank(), "get_ipython().showtraceback = lambda *a, **k: None"), Expect(0))
+    put("run_cell_replaced", _prepend(blank(), (
+        "import IPython.core.interactiveshell as _s\n"
+        "_ip, _res = get_ipython(), _s.ExecutionResult(_s.ExecutionInfo('', False, False, True, None))\n"
+        "async def _fake(*a, **k):\n    return _res\n"
+        "_ip.run_cell_async, _ip.run_cell = _fake, lambda *a, **k: _res")), Expect(0, words=("did not report success",)))
     nb = solved()
     _cell(nb, "t1-code").source += "\nfor _ in range(800):\n    print('x' * 50_000)"
     put("floods_output", nb, Expect(4, tasks={"t1-device": "failed", "t2-digits": "passed"}, words=("output limit",)))
 
     # --- hostile: shared state ------------------------------------------------------------------
-    target = str(protected_file) if protected_file else str(ROOT / "course" / "check.py")
+    target = str(protected_file or folder / "trusted-file-stand-in.txt")
     put("rewrites_trusted_file", _prepend(unsolved(), f"open({target!r}, 'a').write('\\n# owned\\n')"), Expect(0))
-    put("answer_key_via_package", _prepend(unsolved(), (
+    put("answer_key_via_package", _prepend(blank(), (
         "import pathlib, json as _j, course as _c\n"
         "_key = pathlib.Path(_c.__file__).resolve().parents[1] / 'solutions' / '00_welcome.ipynb'\n"
         "for _cell in _j.loads(_key.read_text())['cells']:\n"
         "    if 'BEGIN SOLUTION' in ''.join(_cell['source']):\n"
-        "        exec(''.join(_cell['source']))")), Expect(0, tasks={"t1-device": "error"}))
+        "        exec(''.join(_cell['source']))")), Expect(0))
     key = ROOT / "solutions" / "00_welcome.ipynb"
-    put("answer_key_by_path", _prepend(unsolved(), (
+    put("answer_key_by_path", _prepend(blank(), (
         "import json as _j\n"
         f"for _cell in _j.loads(open({str(key)!r}).read())['cells']:\n"
         "    if 'BEGIN SOLUTION' in ''.join(_cell['source']):\n"
         "        exec(''.join(_cell['source']))")), Expect(0))
     shadow = folder / "course_next_to_it"
-    put("course_next_to_it", unsolved(), Expect(0))
+    put("course_next_to_it", _prepend(blank(), "DEVICE = n_threads = n_test = n_classes = mean_three = per_class = 0"), Expect(0))
     (shadow / "course").mkdir()
-    (shadow / "course" / "__init__.py").write_text("")
+    (shadow / "course" / "__init__.py").write_text(  # the real package for everything but check
+        "import os, sys\n"
+        "__path__ += [os.path.join(p, 'course') for p in sys.path if p not in ('', os.getcwd()) and os.path.isdir(os.path.join(p, 'course'))][:1]\n"
+    )
     (shadow / "course" / "check.py").write_text("def __getattr__(name):\n    return lambda *a, **k: print('✅ passed')\n")
     if canary is not None:
         child = (
