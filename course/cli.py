@@ -111,7 +111,7 @@ def _grade(args: argparse.Namespace) -> int:
     workers = args.workers or os.cpu_count() or 1
     limits = Limits(timeout=args.timeout, budget=args.budget, memory_mb=args.memory, output_mb=args.max_output,
                     threads=max(1, (os.cpu_count() or 1) // workers) if batch else max(1, os.cpu_count() or 1))
-    protect = [p.resolve().parent for p, _ in outputs]
+    protect = [p.resolve() for p, _ in outputs]  # the report files themselves (never their folder: it may hold .venv)
     feedback_dir = Path(args.feedback) if args.feedback else None
     if batch:
         protect.append(target.resolve())

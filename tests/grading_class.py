@@ -8,7 +8,6 @@ Every hostile one is the untouched exercise (or a wrong answer) plus the attack:
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 

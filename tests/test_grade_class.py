@@ -6,7 +6,6 @@ and must score). Each hostile one reproduces an attack that got points from the 
 
 import csv
 import json
-import os
 import shutil
 import time
 from pathlib import Path

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from course.grading import reference as ref
-from course.grading.report import CRASHED, REFUSED, GradingInputError, Report
+from course.grading.report import CRASHED, GradingInputError, Report
 
 _SKIP = (".ipynb_checkpoints", "__MACOSX")
 

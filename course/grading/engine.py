@@ -29,14 +29,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.grading import reference as ref
 from course.grading.report import (
-    CRASHED, ERROR, FAILED, GRADED, NOT_RUN, PASSED, REFUSED, TAMPERED, TIMEOUT,
+    CRASHED, ERROR, FAILED, NOT_RUN, PASSED, REFUSED, TAMPERED, TIMEOUT,
     GradingInputError, Report, TaskResult,
 )
 from course.grading.worker import RESULT
@@ -199,7 +197,7 @@ class Grader:
                 steps.append({"source": source, "marker": marker})
             lim = self.limits
             root = course_root()
-            protected = [str(p) for p in (PACKAGE, root / "solutions", *(p.parent for p in self.refs.files), *protect, *self.protect)]
+            protected = [str(p) for p in (PACKAGE, root / "solutions", *self.refs.files, *protect, *self.protect)]
             if self.hidden:
                 protected.append(str(self.hidden))
             threads = str(int(lim.threads))
