@@ -192,7 +192,9 @@ def make_class(folder: Path, protected_file: Path | None = None, canary: Path | 
             "if os.fork() == 0:\n"
             "    os.setsid()\n"
             "    if os.fork() == 0:\n"
-            f"        time.sleep(6); open({str(canary)!r}, 'w').write('still alive'); os._exit(0)\n"
+            "        for _ in range(600):\n"
+            f"            time.sleep(0.2); open({str(canary)!r}, 'w').write('still alive')\n"
+            "        os._exit(0)\n"
             "    os._exit(0)\n"
         )
         put("detached_child", _prepend(unsolved(), child), Expect(0))

@@ -161,14 +161,16 @@ class Grader:
         if ref.digest(now) == self.digest:
             return ""
         changed = [p for p in self.trusted if now[p] != self.trusted[p]]
+        saved = Path(tempfile.mkdtemp(prefix="course-changed-during-grading-"))
         for p in changed:
-            try:
+            try:  # the changed version is kept (an edit of the teacher's own is not lost), then restored
+                (saved / p.name).write_bytes(now[p])
                 p.parent.mkdir(parents=True, exist_ok=True)
                 p.write_bytes(self.trusted[p])
             except OSError:
                 pass
         names = ", ".join(str(p) for p in changed[:3])
-        msg = f"the course's files changed while this notebook was graded ({names}); they were restored"
+        msg = f"the course's files changed while this notebook was graded ({names}); they were restored (the changed versions are in {saved})"
         if len(suspects) > 1:
             msg += "; several notebooks were running: regrade them one at a time (--workers 1) to find which"
         self.alarms.append(msg)
