@@ -200,10 +200,10 @@ def make_class(folder: Path, protected_file: Path | None = None, canary: Path | 
         put("detached_child", _prepend(unsolved(), child), Expect(0))
 
     # --- limits ---------------------------------------------------------------------------------
-    put("memory_hog", _prepend(unsolved(), "_hog = b'x' * (1400 * 2**20)"), Expect(0, words=("memory",)))
+    put("memory_hog", _prepend(unsolved(), "_hog = b'x' * (2600 * 2**20)"), Expect(0, words=("memory",)))
     put("many_processes", _prepend(unsolved(), "import subprocess\n_kids = [subprocess.Popen(['sleep', '60']) for _ in range(80)]"), Expect(0, words=("processes",)))
     return expect
 
 
 # The limits the class is graded under (tests and benchmark): short, so looping ones end fast.
-LIMITS = dict(timeout=12, budget=240, memory_mb=1024, processes=64)
+LIMITS = dict(timeout=12, budget=240, memory_mb=2048, processes=64)

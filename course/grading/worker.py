@@ -152,7 +152,7 @@ class Runner:
             except Exception:
                 pass
         if rss > limit["memory_bytes"]:
-            return f"the notebook used more than {limit['memory_bytes'] // 2**20} MB of memory"
+            return f"the notebook used {rss // 2**20} MB of memory, more than the limit of {limit['memory_bytes'] // 2**20} MB"
         return ""
 
     def run_step(self, source: str, marker: str, timeout: float, deadline: float) -> dict:
