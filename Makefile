@@ -11,10 +11,10 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= auto
 PORT   ?= 8888
 
-.PHONY: help setup lab test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps lint-tools exercises refresh doctor clean
+.PHONY: help setup lab my-exercises test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps lint-tools exercises refresh doctor clean
 
 help:
-	@echo "make lab        set up and open JupyterLab on lesson 00"
+	@echo "make lab        set up and open JupyterLab on lesson 00 (your own copy of the exercises: my-exercises/)"
 	@echo "make test       set up and run every test (unit, notebooks, exercises, grading)"
 	@echo "make test-other-cpu  the notebook suite on a second CPU code path (part of make test)"
 	@echo "make test-gpu   run the notebook suite on a machine with a CUDA GPU"
@@ -37,6 +37,17 @@ $(STAMP): pyproject.toml constraints.txt
 # Jupyter refuses to run as root unless told; containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Your own copy of the exercises, in a folder git ignores: you work there, so updating the course
+# (git pull) never conflicts with your work. An exercise already in my-exercises/ is never
+# overwritten; one that is new in the course is added. Grade your copy in JupyterLab's terminal:
+#   python -m course grade my-exercises/01_tensors.ipynb
+LEARNER := my-exercises
+my-exercises:
+	@mkdir -p $(LEARNER)
+	@for f in exercises/*.ipynb; do \
+		test -e "$(LEARNER)/$${f##*/}" || { cp "$$f" "$(LEARNER)/" && echo "copied $$f to $(LEARNER)/ (your copy: work there)"; }; \
+	done
+
 # JupyterLab's terminal inherits the server's PATH: with .venv/bin first, `python -m course ...`
 # and `tensorboard` typed there use this environment.
 # The terminal's bash reads ~/.bashrc first and then puts .venv/bin first again: a ~/.bashrc that
@@ -48,7 +59,7 @@ LAB_TERMINAL  = --ServerApp.terminado_settings=shell_command="bash --rcfile $(ab
 $(LAB_SHELL_RC): $(STAMP)
 	printf '[ -f ~/.bashrc ] && . ~/.bashrc\nexport PATH="%s:$$PATH"\n' "$(abspath $(BIN))" > $@
 
-lab: setup $(LAB_SHELL_RC)
+lab: setup my-exercises $(LAB_SHELL_RC)
 	PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) '$(LAB_TERMINAL)' notebooks/00_welcome.ipynb
 
 # Another CPU code path: the generic ATen kernels, oneDNN and MKL limited to SSE4. A stored output
