@@ -23,9 +23,20 @@ What it guarantees:
 * **Exact resuming.** The RNG states of Python, NumPy, PyTorch's CPU generator and every CUDA
   device are stored (as tensors and plain numbers, so the file loads with ``weights_only=True``)
   and restored, so dropout masks and DataLoader shuffling continue exactly as without the crash.
-* **Safe, checked loading.** ``torch.load(..., weights_only=True)``; an optional SHA-256 check;
-  clear errors for a missing folder or file, a truncated file, a hash mismatch and state-dict keys
-  that do not fit the model (including the ``module.`` prefix left by DataParallel/DDP).
+* **Safe, checked loading.** ``torch.load(..., weights_only=True)``. Every load of a checkpoint
+  in the manager's folder compares the file's SHA-256 with the one recorded in ``checkpoints.json``
+  when it was saved (and with ``sha256=`` when you pass one), so a flipped bit in the weights raises
+  :class:`HashMismatchError` instead of loading silently. Clear errors for a missing folder or file,
+  a truncated file, state-dict keys that do not fit the model (including the ``module.`` prefix left
+  by DataParallel/DDP and the ``_orig_mod.`` prefix of ``torch.compile``), and an optimizer, scheduler
+  or GradScaler that is not the kind the checkpoint was saved with (AdamW state loads into SGD
+  without complaint and only fails, or silently misbehaves, later).
+* **Compiled models.** ``save`` stores the plain module's ``state_dict`` of a ``torch.compile``-d
+  model (no ``_orig_mod.`` prefix) and ``load`` restores into it, so compiled and eager runs share
+  checkpoints.
+* **The training loop's own state.** ``save(..., fit_state=...)`` stores a small dict of plain numbers
+  (``course.train.fit`` puts its early-stopping state there) and :meth:`CheckpointManager.fit_state`
+  gives it back, so a resumed run stops at exactly the epoch the uninterrupted run stopped.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import pickle
 import random
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -209,6 +221,28 @@ def _plain_metrics(metrics: dict | None) -> dict[str, Any]:
     return out
 
 
+def _plain_state(state: dict | None) -> dict[str, Any] | None:
+    """A ``fit_state`` dict of plain numbers/strings/None (weights_only-friendly), checked."""
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise TypeError(f"fit_state must be a dict of name -> number/string/None, got {type(state).__name__}")
+    for key, value in state.items():
+        if not (value is None or isinstance(value, (bool, int, float, str))):
+            raise TypeError(f"fit_state[{key!r}] has type {type(value).__name__}; use a number, a string or None")
+    return {str(k): v for k, v in state.items()}
+
+
+def _plain_module(model: torch.nn.Module) -> torch.nn.Module:
+    """The module a ``torch.compile``-d model wraps (its state_dict keys have no ``_orig_mod.``)."""
+    orig = getattr(model, "_orig_mod", None)
+    return orig if isinstance(orig, torch.nn.Module) else model
+
+
+def _type_name(obj: Any) -> str | None:
+    return None if obj is None else type(obj).__name__
+
+
 def _key_problem(expected: list[str], got: list[str]) -> str | None:
     """Describe how checkpoint keys ``got`` differ from the model's ``expected`` keys, or None."""
     exp, have = set(expected), set(got)
@@ -290,6 +324,7 @@ class CheckpointManager:
         self.keep_last = keep_last
         self.monitor = monitor
         self.mode = mode
+        self._loaded: tuple[int, dict | None] | None = None  # (epoch, fit_state) of the last load()
 
     def __repr__(self) -> str:
         return (
@@ -348,10 +383,15 @@ class CheckpointManager:
 
     # ----------------------------------------------------------------- save
 
-    def save(self, epoch: int, model, optimizer=None, scheduler=None, scaler=None, metrics: dict | None = None) -> Path:
+    def save(self, epoch: int, model, optimizer=None, scheduler=None, scaler=None, metrics: dict | None = None,
+             fit_state: dict | None = None) -> Path:
         """Called after epoch ``epoch`` (1-based) finished. Writes atomically (temp file + fsync +
         os.replace), keeps the last N plus the best by ``metrics[monitor]``, stores the RNG states
-        (Python, NumPy, torch CPU, this process's GPU if present) so that resuming is exact.
+        (Python, NumPy, torch CPU, this process's GPU if present) so that resuming is exact, and
+        the class names of the optimizer and scheduler and whether a GradScaler was saved (``load``
+        checks them). ``fit_state``: a small dict of plain numbers the training loop needs to go on
+        exactly (e.g. early stopping's best value); read it back with :meth:`fit_state`. A
+        ``torch.compile``-d model is saved as its plain module (no ``_orig_mod.`` prefix).
         Checkpoints of later epochs, left by a run that was resumed from an earlier one, are
         removed: the new timeline replaces them. Returns the path."""
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
@@ -363,12 +403,16 @@ class CheckpointManager:
             "format": _FORMAT,
             "epoch": epoch,
             "metrics": plain,
-            "model": model.state_dict(),
+            "model": _plain_module(model).state_dict(),
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict() if scaler is not None else None,
             "rng": get_rng_state(),
             "torch_version": str(torch.__version__),
+            # what load() checks before restoring anything: the kinds of objects this state fits
+            "types": {"optimizer": _type_name(optimizer), "scheduler": _type_name(scheduler),
+                      "scaler": _type_name(scaler)},
+            "fit_state": _plain_state(fit_state),
         }
         path = self.directory / f"epoch_{epoch:04d}.pt"
         index = self._read_index()  # before writing: a crash below leaves the index untouched
@@ -405,11 +449,7 @@ class CheckpointManager:
         earlier = [n for n in names if n < path.name]
         return str(self.directory / earlier[-1]) if earlier else "none (no earlier checkpoint on disk)"
 
-    def load(self, path=None, model=None, optimizer=None, scheduler=None, scaler=None, map_location="cpu",
-             sha256: str | None = None, restore_rng: bool = True) -> dict:
-        """Load ``path`` (default: the latest) with ``torch.load(weights_only=True)``, verify
-        ``sha256`` when given, restore the given objects' state in place and return the checkpoint
-        dict (keys include ``"epoch"`` = the last finished epoch, and ``"metrics"``)."""
+    def _resolve(self, path) -> Path:
         if path is None:
             if not self.directory.is_dir():
                 raise FileNotFoundError(
@@ -427,14 +467,51 @@ class CheckpointManager:
                 f"checkpoint {path} does not exist; the checkpoints on disk are: "
                 f"{[e['file'] for e in self.entries()] or 'none'}"
             )
+        return path
+
+    def _recorded_sha256(self, path: Path) -> str | None:
+        """The SHA-256 that ``checkpoints.json`` recorded when ``path`` was saved (None: not one of ours)."""
+        try:
+            if path.parent.resolve() != self.directory.resolve():
+                return None
+        except OSError:
+            return None
+        for e in self._read_index()["entries"]:
+            if e["file"] == path.name:
+                return e.get("sha256")
+        return None
+
+    def _hash_problem(self, path: Path, sha256: str | None) -> str | None:
+        """Why ``path`` fails its hash check (given ``sha256`` and the recorded one), or None."""
+        actual = None
         if sha256 is not None:
             actual = sha256_file(path)
             if actual.lower() != sha256.strip().lower():
-                raise HashMismatchError(
+                return (
                     f"checkpoint {path.name} has SHA-256 {actual[:16]}..., expected {sha256.strip()[:16]}...: the"
                     " file was modified or damaged after the hash was recorded. Do not load it; use a"
                     " trusted copy."
                 )
+        recorded = self._recorded_sha256(path)
+        if recorded is not None:
+            actual = actual or sha256_file(path)
+            if actual.lower() != recorded.lower():
+                return (
+                    f"checkpoint {path} has SHA-256 {actual[:16]}..., but {_INDEX} recorded {recorded[:16]}... when"
+                    " it was saved: the file was damaged or changed on disk since (a bad copy, a failing disk,"
+                    " an edit). Do not use it; load an older checkpoint instead: "
+                    f"{self._previous(path)} (manager.load(path) with that file)."
+                )
+        return None
+
+    def _read(self, path: Path, map_location, sha256: str | None) -> dict:
+        """Verify and ``torch.load(weights_only=True)`` one checkpoint file, with clear errors."""
+        problem = self._hash_problem(path, sha256)
+        # A complete archive whose bytes changed is refused before it is unpickled. An incomplete
+        # one (truncated by a crash or a bad copy) also fails the hash, but torch.load's own error
+        # says better what happened, so it is reported as corrupt below.
+        if problem is not None and zipfile.is_zipfile(path):
+            raise HashMismatchError(problem)
         try:
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as err:
@@ -455,31 +532,96 @@ class CheckpointManager:
                 f"checkpoint {path} is corrupt or truncated: {type(err).__name__}: {reason[:160]}; the previous"
                 f" one is {self._previous(path)}"
             ) from err
+        if problem is not None:  # not a zip archive, yet it loaded (an old-format file): still refuse
+            raise HashMismatchError(problem)
         if not isinstance(ckpt, dict) or "model" not in ckpt or "epoch" not in ckpt:
             raise CheckpointError(
                 f"{path.name} is not a checkpoint written by CheckpointManager.save (a dict with 'model' and"
                 " 'epoch'); for a bare state_dict use model.load_state_dict(torch.load(path, weights_only=True))"
             )
+        return ckpt
 
-        if model is not None:
-            problem = _key_problem(list(model.state_dict().keys()), list(ckpt["model"].keys()))
+    def load(self, path=None, model=None, optimizer=None, scheduler=None, scaler=None, map_location="cpu",
+             sha256: str | None = None, restore_rng: bool = True) -> dict:
+        """Load ``path`` (default: the latest), restore the given objects' state in place and return
+        the checkpoint dict (keys include ``"epoch"`` = the last finished epoch, ``"metrics"`` and
+        ``"fit_state"``).
+
+        Checks before anything is restored, each failure a :class:`CheckpointError` subclass:
+
+        * the SHA-256 recorded in ``checkpoints.json`` at save time (files in this folder), and
+          ``sha256`` when given: a mismatch raises :class:`HashMismatchError` naming the file and an
+          older checkpoint to use instead;
+        * ``torch.load(weights_only=True)``: refuses pickled code (:class:`UnsafeCheckpointError`),
+          reports truncated files (:class:`CorruptCheckpointError`);
+        * the model's state-dict keys (:class:`StateDictMismatchError`);
+        * the optimizer's and scheduler's class and the GradScaler's presence must be those saved: an
+          ``AdamW`` checkpoint does not load into ``SGD``, and resuming (``optimizer=`` given) a run
+          saved with a scheduler or a GradScaler needs that object too.
+
+        A ``torch.compile``-d ``model`` is restored through its plain module.
+        """
+        path = self._resolve(path)
+        ckpt = self._read(path, map_location, sha256)
+
+        # ---- check everything first, so a refused load leaves every object untouched
+        target = _plain_module(model) if model is not None else None
+        if target is not None:
+            problem = _key_problem(list(target.state_dict().keys()), list(ckpt["model"].keys()))
             if problem:
                 raise StateDictMismatchError(f"{path.name} does not fit the model: {problem}")
-            try:
-                model.load_state_dict(ckpt["model"])
-            except RuntimeError as err:
-                raise StateDictMismatchError(f"{path.name} does not fit the model: {err}") from err
-        for name, obj in (("optimizer", optimizer), ("scheduler", scheduler), ("scaler", scaler)):
-            if obj is None:
-                continue
-            if ckpt.get(name) is None:
+        saved_types = ckpt.get("types") or {}
+        given = {"optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
+        for name, obj in given.items():
+            saved = saved_types.get(name)
+            if obj is not None and ckpt.get(name) is None:
                 raise CheckpointError(
                     f"{path.name} holds no {name} state (it was saved without one); leave {name}= out"
                 )
+            if obj is not None and saved is not None and type(obj).__name__ != saved:
+                raise CheckpointError(
+                    f"{path.name} holds {saved} {name} state, but the {name} given is {type(obj).__name__}:"
+                    " a state fits only the kind of object that saved it (loading it into another kind"
+                    f" seems to work and fails or misbehaves later). Build a {saved} as the saved run did,"
+                    f" or load only the model (leave {name}= out) and start the {name} afresh."
+                )
+            if obj is None and name != "optimizer" and optimizer is not None and ckpt.get(name) is not None:
+                kind = saved or name
+                raise CheckpointError(
+                    f"{path.name} holds {kind} {name} state, but no {name}= was given: resuming training"
+                    f" without it would not continue the saved run. Pass {name}= (a {kind}), or load only"
+                    " the model and start the optimizer afresh (leave optimizer= out)."
+                )
+
+        # ---- restore
+        if target is not None:
+            try:
+                target.load_state_dict(ckpt["model"])
+            except RuntimeError as err:
+                raise StateDictMismatchError(f"{path.name} does not fit the model: {err}") from err
+        for name, obj in given.items():
+            if obj is None:
+                continue
             try:
                 obj.load_state_dict(ckpt[name])
             except (ValueError, KeyError, RuntimeError) as err:
                 raise CheckpointError(f"the {name} state in {path.name} does not fit the {name} given: {err}") from err
         if restore_rng and ckpt.get("rng") is not None:
             set_rng_state(ckpt["rng"])
+        self._loaded = (int(ckpt["epoch"]), ckpt.get("fit_state"))
         return ckpt
+
+    def fit_state(self, epoch: int) -> dict | None:
+        """The ``fit_state`` saved with the checkpoint of epoch ``epoch``, or ``None``.
+
+        ``course.train.fit(..., checkpoint=manager, start_epoch=epoch)`` calls this to go on with
+        the saved run's early-stopping state. It is what the last :meth:`load` of this manager
+        returned when that was epoch ``epoch`` (also for a file outside the folder), else what
+        this folder's ``epoch_NNNN.pt`` holds (read and verified, nothing restored).
+        """
+        if self._loaded is not None and self._loaded[0] == epoch:
+            return self._loaded[1]
+        for e in self._read_index()["entries"]:
+            if e["epoch"] == epoch:
+                return self._read(self.directory / e["file"], "cpu", None).get("fit_state")
+        return None

@@ -274,3 +274,148 @@ def test_bad_arguments(tmp_path):
         CheckpointManager(tmp_path).save(1, {"w": torch.zeros(1)})
     with pytest.raises(FileNotFoundError):
         sha256_file(tmp_path / "missing.bin")
+
+
+# --------------------------------------------------------------------------- the recorded hash
+
+
+def _tensor_data_offset(path, member_suffix="data/0"):
+    """Byte offset in a torch.save zip file of the first byte of a stored tensor's data."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith(member_suffix))
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def test_load_verifies_the_hash_recorded_at_save(tmp_path):
+    model = nn.Linear(3, 2)
+    manager = CheckpointManager(tmp_path)
+    manager.save(1, model)
+    path = manager.save(2, model)
+    offset = _tensor_data_offset(path)
+    with open(path, "r+b") as f:  # flip one byte of the weights' data
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x01]))
+    # torch.load alone does not notice: the file loads, with a different weight
+    raw = torch.load(path, weights_only=True)["model"]
+    assert not torch.equal(raw["weight"], model.weight.detach())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(HashMismatchError, match=r"epoch_0002\.pt .*checkpoints\.json recorded.*load an older"
+                                                r" checkpoint instead: .*epoch_0001\.pt") as info:
+        manager.load(model=model)
+    assert isinstance(info.value, ck.CheckpointError)
+    with pytest.raises(HashMismatchError):  # by path too, and from a new manager object
+        CheckpointManager(tmp_path).load(path.name)
+    with pytest.raises(HashMismatchError):
+        manager.fit_state(2)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())  # nothing restored
+    manager.load(tmp_path / "epoch_0001.pt", model=model)  # the older one is fine
+
+
+def test_a_copy_outside_the_folder_has_no_recorded_hash(tmp_path):
+    model = nn.Linear(3, 2)
+    manager = CheckpointManager(tmp_path / "run")
+    path = manager.save(1, model)
+    copy = tmp_path / "copy.pt"
+    copy.write_bytes(path.read_bytes())
+    assert manager.load(copy, model=model)["epoch"] == 1  # no index entry: only sha256= can check it
+    with pytest.raises(HashMismatchError, match="use a trusted copy"):
+        manager.load(copy, model=model, sha256="0" * 64)
+
+
+# --------------------------------------------------------------------------- fsync before rename
+
+
+def test_the_temporary_file_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+    """Without an fsync of the file itself, a power cut after the rename can leave the new name
+    pointing at a file whose data never reached the disk. Record every fsync (by inode) and every
+    os.replace, and check the order for both files a save writes."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        events.append(("fsync", st.st_ino, "dir" if os.path.stat.S_ISDIR(st.st_mode) else "file"))
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.stat(src).st_ino, os.path.basename(dst)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(ck.os, "fsync", fsync)
+    monkeypatch.setattr(ck.os, "replace", replace)
+    CheckpointManager(tmp_path).save(1, nn.Linear(3, 2), metrics={"val_loss": 1.0})
+    monkeypatch.undo()
+    renames = [(i, e) for i, e in enumerate(events) if e[0] == "replace"]
+    assert {e[2] for _, e in renames} == {"epoch_0001.pt", "checkpoints.json"}
+    for i, (_, inode, name) in renames:
+        synced = [e for e in events[:i] if e[0] == "fsync" and e[1] == inode and e[2] == "file"]
+        assert synced, f"{name}: its temporary file was renamed without an fsync of the file itself ({events})"
+    if os.name == "posix":  # and the folder after the rename, so the rename itself is durable
+        last = renames[-1][0]
+        assert any(e[0] == "fsync" and e[2] == "dir" for e in events[last:])
+
+
+# --------------------------------------------------------------------------- types
+
+
+def test_load_refuses_another_optimizer_or_scheduler_type(tmp_path):
+    model = nn.Linear(3, 2)
+    adamw = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randn(4, 3)).sum().backward()
+    adamw.step()
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(adamw, T_max=10)
+    manager = CheckpointManager(tmp_path)
+    manager.save(1, model, adamw, cosine)
+    assert torch.load(manager.latest(), weights_only=True)["types"] == {
+        "optimizer": "AdamW", "scheduler": "CosineAnnealingLR", "scaler": None}
+
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ck.CheckpointError, match="holds AdamW optimizer state, but the optimizer given is SGD"):
+        manager.load(model=model, optimizer=sgd, scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(sgd, 10))
+    assert "momentum_buffer" not in str(sgd.state) and not sgd.state  # nothing was loaded
+    adamw2 = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    with pytest.raises(ck.CheckpointError, match="CosineAnnealingLR scheduler state, but the scheduler given is StepLR"):
+        manager.load(model=model, optimizer=adamw2, scheduler=torch.optim.lr_scheduler.StepLR(adamw2, 1))
+    assert not adamw2.state
+    with pytest.raises(ck.CheckpointError, match="holds CosineAnnealingLR scheduler state, but no scheduler= was given"):
+        manager.load(model=model, optimizer=adamw2)
+    manager.load(model=model)  # the model alone is fine
+    manager.load(model=model, optimizer=adamw2, scheduler=torch.optim.lr_scheduler.CosineAnnealingLR(adamw2, 10))
+    assert adamw2.state
+
+
+def test_load_checks_the_scaler_presence(tmp_path):
+    model = nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    manager = CheckpointManager(tmp_path / "with")
+    manager.save(1, model, opt, scaler=scaler)
+    with pytest.raises(ck.CheckpointError, match="holds GradScaler scaler state, but no scaler= was given"):
+        manager.load(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    fresh = torch.amp.GradScaler("cpu")
+    manager.load(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), scaler=fresh)
+    assert fresh.get_scale() == 1024.0
+    plain = CheckpointManager(tmp_path / "without")
+    plain.save(1, model, opt)
+    with pytest.raises(ck.CheckpointError, match="holds no scaler state"):
+        plain.load(model=model, optimizer=opt, scaler=torch.amp.GradScaler("cpu"))
+
+
+def test_fit_state_roundtrip_and_checks(tmp_path):
+    model = nn.Linear(3, 2)
+    manager = CheckpointManager(tmp_path)
+    manager.save(1, model, fit_state={"best_value": 0.5, "best_epoch": 1, "bad_epochs": 0, "monitor": "val_loss"})
+    manager.save(2, model)
+    assert CheckpointManager(tmp_path).fit_state(1)["best_value"] == 0.5
+    assert manager.fit_state(2) is None and manager.fit_state(9) is None
+    with pytest.raises(TypeError, match="fit_state"):
+        manager.save(3, model, fit_state={"best": torch.tensor(1.0)})
