@@ -89,9 +89,27 @@ MUTANTS = [
              "        ts.append(t1 - t0)\n"
              "    return nbytes / statistics.median(ts) / 1e9\n",
      "message": "before reading the clock"},
-    {"task": "t1-bandwidth", "cell": "t1-code", "kind": "right", "name": "course.bench.timeit does the loop",
-     "code": "from course.bench import timeit as _timeit\n\n\n" + _T1_HEAD
-             + "    return nbytes / _timeit(fn, repeat=repeat, warmup=warmup, device=device).median / 1e9\n"},
+    {"task": "t1-bandwidth", "cell": "t1-code", "kind": "wrong", "name": "course.bench.timeit does the loop",
+     "code": "import course.bench\n\n\n" + _T1_HEAD
+             + "    return nbytes / course.bench.timeit(fn, repeat=repeat, warmup=warmup, device=device).median / 1e9\n",
+     "message": "write the timing loop yourself"},
+    {"task": "t1-bandwidth", "cell": "t1-code", "kind": "wrong", "name": "course.perf.bandwidth does it all",
+     "code": "import course.perf\n\n\n" + _T1_HEAD
+             + "    return course.perf.bandwidth(fn, nbytes, device=device, repeat=repeat, warmup=warmup) / 1e9\n",
+     "message": "write the timing loop yourself"},
+    {"task": "t1-bandwidth", "cell": "t1-code", "kind": "wrong", "name": "no synchronize after the warm-up",
+     "code": _T1_HEAD + _T1_SYNC + "    for _ in range(warmup):\n        fn()\n    ts = []\n"
+             "    for _ in range(repeat):\n        t0 = time.perf_counter()\n        fn()\n"
+             "        if gpu:\n            torch.cuda.synchronize()\n        ts.append(time.perf_counter() - t0)\n"
+             "    return nbytes / statistics.median(ts) / 1e9\n",
+     "message": "after the warm-up calls"},
+    {"task": "t1-bandwidth", "cell": "t1-code", "kind": "right", "name": "a while loop and sorted middle element",
+     "code": _T1_HEAD + "    n = 0\n    while n < warmup:\n        fn()\n        n += 1\n"
+             "    if device is not None and 'cuda' in str(device):\n        torch.cuda.synchronize()\n    ts = []\n"
+             "    while len(ts) < repeat:\n        t0 = time.perf_counter()\n        fn()\n"
+             "        if device is not None and 'cuda' in str(device):\n            torch.cuda.synchronize()\n"
+             "        ts.append(time.perf_counter() - t0)\n"
+             "    return nbytes / sorted(ts)[len(ts) // 2] / 1e9\n"},
     {"task": "t1-bandwidth", "cell": "t1-code", "kind": "right", "name": "torch.tensor median, sync on every call",
      "code": _T1_HEAD + "    for _ in range(warmup):\n        fn()\n    ts = []\n"
              "    for _ in range(repeat):\n"
