@@ -108,11 +108,16 @@ def root_cause(log: str) -> str:
             per_rank.setdefault(m.group(1), []).append(m.group(2) or "")
     cause = re.search(r"Root Cause.*?\n\s*rank\s*:\s*(\d+)", log, re.S)
     order = ([cause.group(1)] if cause else []) + sorted(per_rank)
-    for rank in order:
-        tb = first_traceback("\n".join(per_rank.get(rank, [])))
-        if tb:
-            return f"(rank {rank})\n{tb}"
+    found = [(rank, tb) for rank in order if (tb := first_traceback("\n".join(per_rank.get(rank, []))))]
+    # torchrun's "root cause" is the first rank it saw fail, which may be one whose collective broke
+    # because another rank died: prefer a traceback that is not such a consequence.
+    own = [(rank, tb) for rank, tb in found if not _CONSEQUENCE.search(tb.splitlines()[-1])]
+    for rank, tb in own or found:
+        return f"(rank {rank})\n{tb}"
     return first_traceback(log)
+
+
+_CONSEQUENCE = re.compile(r"Connection (reset|closed)|gloo/transport|DistBackendError|NCCL communicator|aborted|SIGTERM|timed out", re.I)
 
 
 def spawn(worker: Callable[..., Any], args: Sequence[Any] = (), nprocs: int = 2, timeout: float = 60.0) -> None:

@@ -177,4 +177,8 @@ def test_root_cause_prefers_torchruns_root_cause_rank():
     )
     assert d.root_cause(log).splitlines()[0] == "(rank 1)"
     assert d.root_cause(log).endswith("ValueError: the real bug")
-    assert d.root_cause(log.replace("Root Cause", "Something")).endswith("Connection reset by peer")
+    assert d.root_cause(log.replace("Root Cause", "Something")).endswith("ValueError: the real bug")
+    # torchrun may name the rank whose connection broke as the root cause: its own error still wins
+    assert d.root_cause(log.replace("rank      : 1", "rank      : 0")).endswith("ValueError: the real bug")
+    only_consequence = "\n".join(l for l in log.splitlines() if not l.startswith("[rank1]"))
+    assert d.root_cause(only_consequence).endswith("Connection reset by peer")
