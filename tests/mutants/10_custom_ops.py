@@ -255,3 +255,54 @@ MUTANTS = [
     {**T5, "kind": "right", "name": "NumPy clip into the tensor's memory",
      "code": _clamp(BODY="np.clip(x.numpy(), lo, hi, out=x.numpy())")},
 ]
+
+T6 = {"task": "t6-straight-through", "cell": "t6-code"}
+
+_STE = '''
+def make_round_ste(name):
+    @torch.library.custom_op(name, mutates_args=())
+    def round_ste(x: torch.Tensor) -> torch.Tensor:
+        return @FWD@
+
+    @round_ste.register_fake
+    def _(x):
+        return @FAKE@
+
+    def backward(ctx, grad):
+        return @GRAD@
+
+    @AUTOGRAD@
+    return round_ste
+'''
+_STE_OK = {"@FWD@": "torch.round(x)", "@FAKE@": "torch.empty_like(x)", "@GRAD@": "grad",
+           "@AUTOGRAD@": "round_ste.register_autograd(backward)"}
+
+
+def _ste(**changes):
+    code = _STE
+    for key, value in {**_STE_OK, **{f"@{k}@": v for k, v in changes.items()}}.items():
+        code = code.replace(key, value)
+    return code
+
+
+MUTANTS += [
+    {**T6, "kind": "wrong", "name": "no backward registered",
+     "code": _ste(AUTOGRAD="pass"),
+     "message": "register a backward"},
+    {**T6, "kind": "wrong", "name": "the true derivative (zeros)",
+     "code": _ste(GRAD="torch.zeros_like(grad)"),
+     "message": "the gradient is zero"},
+    {**T6, "kind": "wrong", "name": "a gradient of ones, ignoring grad",
+     "code": _ste(GRAD="torch.ones_like(grad)"),
+     "message": "it should be w"},
+    {**T6, "kind": "wrong", "name": "floor instead of round",
+     "code": _ste(FWD="torch.floor(x)"),
+     "message": "the forward pass"},
+    {**T6, "kind": "wrong", "name": "fake returns int64",
+     "code": _ste(FAKE="torch.empty_like(x, dtype=torch.int64)"),
+     "message": "fake implementation is missing, or its output's shape/dtype"},
+    {**T6, "kind": "right", "name": "NumPy rint and a cloned gradient",
+     "code": _ste(FWD="torch.from_numpy(np.rint(x.detach().numpy()))", GRAD="grad.clone()")},
+    {**T6, "kind": "right", "name": "the x + (round(x) - x).detach() trick inside the op",
+     "code": _ste(FWD="x.detach().round()", GRAD="grad * 1")},
+]
