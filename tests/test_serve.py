@@ -257,7 +257,7 @@ def test_sigterm_answers_every_accepted_request(model_file):
     xs = [images(2, seed=400 + i) for i in range(n)]
     answers: dict[int, httpx.Response] = {}
     # a long max_wait keeps the accepted requests waiting in the queue when SIGTERM arrives
-    with serve.Server(path, digest, spec=SPEC, max_batch=64, max_wait_ms=2500, startup_timeout=60) as srv:
+    with serve.Server(path, digest, spec=SPEC, max_batch=64, max_wait_ms=4000, startup_timeout=60) as srv:
 
         def send(i: int) -> None:
             answers[i] = httpx.post(srv.url + "/predict", json={"inputs": xs[i].tolist()}, timeout=30)
