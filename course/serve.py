@@ -397,6 +397,7 @@ class Server:
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
         self._log_file = None
+        self._log_text = ""  # the log of a stopped server (its temporary file is removed)
 
     @property
     def url(self) -> str:
@@ -407,7 +408,7 @@ class Server:
     def log(self) -> str:
         """Everything the server printed so far (uvicorn's log and any error)."""
         if self._log_file is None:
-            return ""
+            return self._log_text
         self._log_file.flush()
         return Path(self._log_file.name).read_text(errors="replace")
 
@@ -417,6 +418,7 @@ class Server:
         if self.process is not None and self.process.poll() is None:
             return self
         self.port = free_port()
+        self._close_log()
         self._log_file = tempfile.NamedTemporaryFile("w+", prefix="course-serve-", suffix=".log", delete=False)
         cmd = [
             sys.executable, "-c", _LAUNCH, __file__, "--model", str(self.model_path), "--sha256", self.sha256,
@@ -429,6 +431,7 @@ class Server:
             if self.process.poll() is not None:
                 lines = [line for line in self.log().strip().splitlines() if line.strip()]
                 reason = lines[-1] if lines else "no output"
+                self._close_log()
                 raise ServerError(f"the server exited with code {self.process.returncode} before it was ready: {reason}")
             try:
                 if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
@@ -451,7 +454,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        self._close_log()
         return self.process.returncode
+
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_text = self.log()
+            self._log_file.close()
+            Path(self._log_file.name).unlink(missing_ok=True)
+            self._log_file = None
 
     def __enter__(self) -> "Server":
         return self.start()
