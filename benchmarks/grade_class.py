@@ -25,7 +25,7 @@ import nbformat  # noqa: E402
 
 from course.grading import Grader, Limits  # noqa: E402
 from course.grading.batch import find_submissions, grade_many  # noqa: E402
-from grading_class import solved, unsolved  # noqa: E402
+from grading_class import reference_folder, solved, unsolved  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
             nbformat.write(solved() if i % 2 == 0 else unsolved(), path)
         times = {}
         for workers in args.workers:
-            grader = Grader(limits=Limits(threads=max(1, (os.cpu_count() or 1) // workers)))
+            grader = Grader(limits=Limits(threads=max(1, (os.cpu_count() or 1) // workers)), reference=reference_folder(Path(tmp) / "reference"))
             items = find_submissions(folder, grader.refs.lessons)
             start = time.perf_counter()
             reports = grade_many(items, grader, workers=workers, progress=False)

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from course.cli import main
-from grading_class import LIMITS, ROOT, make_class
+from grading_class import LIMITS, ROOT, make_class, reference_folder
 from notebook_factory import check_cell, notebook, setup_cell, solution_cell, write
 
 pytestmark = pytest.mark.grading
@@ -23,10 +23,7 @@ pytestmark = pytest.mark.grading
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
-    ref = base / "reference"
-    ref.mkdir()
-    for path in (ROOT / "exercises").glob("*.ipynb"):
-        shutil.copy(path, ref / path.name)
+    ref = reference_folder(base / "reference")
     protected = ref / "00_welcome.ipynb"
     before = protected.read_bytes()
     expect = make_class(base / "submissions", protected_file=protected, canary=base / "canary")
