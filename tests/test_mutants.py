@@ -13,7 +13,8 @@ holds a list ``MUTANTS`` of dicts (data, not code to run here)::
 The notebook runs once, top to bottom, in one kernel. Then for each mutant the replacement cell
 runs, followed by every cell after it up to and including the task's check cell; the check's
 verdict is read from the kernel's reply (status, exception name and message). The original cells
-run again afterwards, so one mutant never leaks into the next. A wrong answer must fail with
+run again afterwards, so one mutant never leaks into the next; where they no longer pass (the answer
+changed state an earlier cell made), the kernel is restarted and the notebook run again. A wrong answer must fail with
 ``CheckFailed`` (a check that names the mistake; ``ename`` overrides it where the learner's own
 code must raise) whose message contains ``message`` (case-insensitive). Each task needs at least
 three wrong answers and one right one (``test_every_task_has_mutants``).
@@ -63,16 +64,33 @@ class Kernel:
     def __init__(self, nb_path: Path):
         self.nb = nbformat.read(nb_path, as_version=4)
         self.ids = grade_ids(self.nb)
+        self.path = nb_path
+        self.start()
+
+    def start(self, attempts: int = 3):
+        """A fresh kernel that has run every code cell of the solution notebook.
+
+        The kernel's TCP ports are picked free and then bound by the kernel process: under xdist
+        another worker's kernel can take one in between ("Address already in use"), and the kernel
+        dies at start. That race is retried; a notebook cell that fails is not.
+        """
         env = {**reference_env(), "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        self.km = KernelManager(kernel_name="python3")
-        self.km.start_kernel(cwd=str(nb_path.parent), env=env)
-        self.kc = self.km.client()
-        self.kc.start_channels()
-        self.kc.wait_for_ready(timeout=60)
+        for attempt in range(attempts):
+            self.km = KernelManager(kernel_name="python3")
+            self.km.start_kernel(cwd=str(self.path.parent), env=env)
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            try:
+                self.kc.wait_for_ready(timeout=60)
+                break
+            except RuntimeError:
+                self.close()
+                if attempt == attempts - 1:
+                    raise
         for i, cell in enumerate(self.nb.cells):
             if cell.cell_type == "code":
                 reply = self.run(cell.source)
-                assert reply["status"] == "ok", f"{nb_path.name} cell {i} failed: {reply.get('ename')}: {reply.get('evalue')}"
+                assert reply["status"] == "ok", f"{self.path.name} cell {i} failed: {reply.get('ename')}: {reply.get('evalue')}"
 
     def run(self, code: str) -> dict:
         out: list[str] = []
@@ -97,8 +115,13 @@ class Kernel:
                 result = self.run(src)
                 if result["status"] != "ok":
                     break
-        for src in [self.nb.cells[start].source, *sources]:  # back to the solution's state
-            self.run(src)
+        restored = [self.run(src) for src in [self.nb.cells[start].source, *sources]]  # back to the solution's state
+        if any(r["status"] != "ok" for r in restored):
+            # The answer changed state that an earlier cell made (a set-up tensor modified in
+            # place): only the whole notebook brings it back. The next mutant, whichever it is
+            # (xdist decides the order), starts from the solution's state.
+            self.close()
+            self.start()
         return result
 
     def close(self):

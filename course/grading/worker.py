@@ -271,11 +271,18 @@ class Runner:
         job = self.job
         started = time.monotonic()
         results = []
-        try:
-            self.start()
-        except Exception as err:
-            self.kill("")
-            return {"error": f"the kernel did not start ({type(err).__name__}: {str(err)[:300]})", "steps": []}
+        # A kernel binds ports its manager found free a moment before; with several graders at
+        # once another kernel can take one first ("Address already in use") and this one dies at
+        # start. That is the machine's race, not the learner's: start again, at most 3 times.
+        for attempt in range(3):
+            try:
+                self.start()
+                break
+            except Exception as err:
+                self.kill("")
+                self.dead = ""
+                if attempt == 2:
+                    return {"error": f"the kernel did not start ({type(err).__name__}: {str(err)[:300]})", "steps": []}
         deadline = time.monotonic() + job["budget"]  # the budget counts the notebook's cells, not the start-up
         for step in job["steps"]:
             results.append(self.run_step(step["source"], step.get("marker", ""), job["timeout"], deadline))

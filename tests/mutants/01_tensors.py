@@ -79,7 +79,7 @@ MUTANTS = [
     {**T3, "kind": "right", "name": "nan_to_num and nanmean",
      "code": "clean = readings.nan_to_num(0.0)\nmissing_per_row = readings.isnan().sum(1)\nrow_means = readings.nanmean(dim=1)\n"},
 
-    # Last of task 3: it changes `readings`, which a set-up cell made and no restore re-runs.
+    # It changes `readings`, which a set-up cell made: the harness then reruns the whole notebook.
     {**T3, "kind": "wrong", "name": "replaces NaN in readings itself",
      "code": "missing = torch.isnan(readings)\nreadings[missing] = 0.0\nclean = readings\n"
              "missing_per_row = missing.sum(dim=1)\nrow_means = clean.sum(dim=1) / (~missing).sum(dim=1)\n",
