@@ -20,6 +20,7 @@ The compression itself (pruning, quantization, distillation) is taught in the op
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -143,6 +144,26 @@ def _model_device(model: nn.Module) -> torch.device:
     return tensor.device if tensor is not None else torch.device("cpu")
 
 
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    """``model`` in eval mode for the block, its own mode restored after.
+
+    A module from ``torch.export`` (``ExportedProgram.module()``) refuses ``.eval()``: its
+    train/eval behaviour was fixed when it was exported, so it is used as it is.
+    """
+    was_training = model.training
+    try:
+        model.eval()
+        switched = True
+    except NotImplementedError:
+        switched = False
+    try:
+        yield model
+    finally:
+        if switched:
+            model.train(was_training)
+
+
 def example_batch(batch: int, split: str = "test") -> torch.Tensor:
     """``batch`` digit images (N, 1, 8, 8) from ``split``, repeated when the split is smaller."""
     if not isinstance(batch, int) or isinstance(batch, bool) or batch <= 0:
@@ -162,13 +183,8 @@ def latency(model: nn.Module, batch: int, repeat: int = 30, min_seconds: float =
         raise TypeError(f"latency needs an nn.Module, got {type(model).__name__}")
     device = _model_device(model)
     x = example_batch(batch).to(device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            return timeit(lambda: model(x), repeat=repeat, warmup=3, device=device, min_seconds=min_seconds)
-    finally:
-        model.train(was_training)
+    with _eval_mode(model), torch.inference_mode():
+        return timeit(lambda: model(x), repeat=repeat, warmup=3, device=device, min_seconds=min_seconds)
 
 
 def accuracy(model: nn.Module, split: str = "test") -> float:
@@ -177,13 +193,8 @@ def accuracy(model: nn.Module, split: str = "test") -> float:
         raise TypeError(f"accuracy needs an nn.Module, got {type(model).__name__}")
     X, y = data.digits(split, seed=0)
     device = _model_device(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            logits = model(X.to(device))
-    finally:
-        model.train(was_training)
+    with _eval_mode(model), torch.inference_mode():
+        logits = model(X.to(device))
     if logits.shape != (len(y), 10):
         raise ValueError(f"the model should return (N, 10) logits for digit images, got shape {tuple(logits.shape)}")
     return (logits.argmax(1).cpu() == y).float().mean().item()

@@ -183,3 +183,14 @@ def test_table_errors_say_what_is_wrong(tmp_path):
     table.path.write_text("{broken")
     with pytest.raises(ValueError, match="delete it"):
         compress.CompressionTable.load()
+
+
+def test_accuracy_and_latency_take_an_exported_module():
+    # ExportedProgram.module() refuses .eval(); the helpers use it in the mode it was exported in.
+    model = compress.make_digits_mlp().eval()
+    batch = torch.export.Dim("batch")
+    exported = torch.export.export(model, (compress.example_batch(2),), dynamic_shapes=({0: batch},)).module()
+    with pytest.raises(NotImplementedError):
+        exported.eval()
+    assert compress.accuracy(exported) == pytest.approx(compress.accuracy(model))
+    assert compress.latency(exported, 4, repeat=2, min_seconds=0).median > 0
