@@ -1,0 +1,80 @@
+"""Files a learner owns: write a project's source files from a notebook without losing edits.
+
+Lesson 15 (the capstone) keeps its project in a folder next to the notebook (``capstone/``),
+written from notebook cells, so that ``pytest`` and other tools can run on real files::
+
+    %load_ext course.workspace
+
+    %%workspace capstone/model.py
+    import torch
+    ...
+
+The cell magic ``%%workspace PATH`` writes the cell's text to ``PATH`` (it does not run it) with
+:func:`write_file`: a file that already holds exactly this text is left alone, and a file that
+holds anything else (an edit the learner made in an editor) is first renamed to ``PATH.bak``
+(``PATH.bak2``, ... if that exists), so nothing a learner wrote is ever lost.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["write_file", "load_ipython_extension"]
+
+
+def _backup_name(path: Path) -> Path:
+    candidate = path.with_name(path.name + ".bak")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.bak{n}")
+        n += 1
+    return candidate
+
+
+def write_file(path: str | os.PathLike, text: str) -> tuple[str, Path | None]:
+    """Write ``text`` to ``path`` (creating its folder) and say what happened.
+
+    Returns ``(status, backup)``: ``status`` is ``"created"``, ``"unchanged"`` (the file already held
+    exactly ``text``) or ``"replaced"`` (it held something else, now kept at ``backup``).
+    The new content is written to a temporary file and renamed over ``path``, so a crash never
+    leaves half a file.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    path = Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise ValueError(f"path must name a file, got {str(path)!r}")
+    if path.exists() and not path.is_file():
+        raise IsADirectoryError(f"{path} exists and is not a file: choose another name")
+    if not text.endswith("\n"):
+        text += "\n"
+    backup = None
+    if path.is_file():
+        old = path.read_bytes()
+        if old == text.encode():
+            return "unchanged", None
+        backup = _backup_name(path)
+        os.replace(path, backup)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return ("replaced" if backup is not None else "created"), backup
+
+
+def _workspace_magic(line: str, cell: str) -> None:
+    """``%%workspace PATH``: write this cell's text to PATH (an edited file is kept as PATH.bak)."""
+    target = line.strip()
+    if not target:
+        raise ValueError("usage: %%workspace path/to/file.py (then the file's text in the cell)")
+    status, backup = write_file(target, cell)
+    lines = cell.rstrip("\n").count("\n") + 1
+    print(f"{target}: {lines} lines")  # the same line whether it was created or already up to date
+    if backup is not None:
+        print(f"  (the file held other text: it is kept as {backup.name})")
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext course.workspace`` registers the ``%%workspace`` cell magic."""
+    ipython.register_magic_function(_workspace_magic, magic_kind="cell", magic_name="workspace")
