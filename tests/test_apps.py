@@ -36,6 +36,8 @@ def test_blob_volumes_masks_and_noise():
     assert vols.shape == masks.shape == (6, 1, 12, 12, 12)
     assert torch.equal(vols, masks)  # no noise: the signal is the mask
     assert set(masks.unique().tolist()) <= {0.0, 1.0} and (masks.sum(dim=(1, 2, 3, 4)) > 0).all()
+    many = apps.blob_volumes(n=40, size=12, max_blobs=3, noise=0.0, seed=0)[1]
+    assert set(many.unique().tolist()) == {0.0, 1.0}  # overlapping balls still give a 0/1 mask
     noisy, same = apps.blob_volumes(n=6, size=12, noise=0.5, seed=1)
     assert torch.equal(same, masks)
     assert 0.4 < (noisy - masks).std() < 0.6
