@@ -60,7 +60,9 @@ LAB_TERMINAL  = --ServerApp.terminado_settings=shell_command="bash --rcfile $(ab
 $(LAB_SHELL_RC): $(STAMP)
 	printf '[ -f ~/.bashrc ] && . ~/.bashrc\nexport PATH="%s:$$PATH"\n' "$(abspath $(BIN))" > $@
 
-lab: setup web-tools my-exercises $(LAB_SHELL_RC)
+# onnxruntime-web (lesson 17's web page) is tried, not required: without npm the rest of the course works.
+lab: setup my-exercises $(LAB_SHELL_RC)
+	@$(MAKE) --no-print-directory web-tools || echo "note: lesson 17's web page needs Node.js with npm, then make web-tools; every other lesson works without it"
 	PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $(BIN)/jupyter lab --ServerApp.port=$(PORT) $(ROOT_FLAG) '$(LAB_TERMINAL)' notebooks/00_welcome.ipynb
 
 # Another CPU code path: the generic ATen kernels, oneDNN and MKL limited to SSE4. A stored output
