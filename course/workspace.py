@@ -58,7 +58,7 @@ def write_file(path: str | os.PathLike, text: str) -> tuple[str, Path | None]:
         os.replace(path, backup)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
+    tmp.write_bytes(text.encode("utf-8"))  # bytes: no newline translation or locale encoding (Windows)
     os.replace(tmp, path)
     return ("replaced" if backup is not None else "created"), backup
 
