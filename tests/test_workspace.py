@@ -54,3 +54,21 @@ def test_the_cell_magic_writes_and_reports_the_same_line_every_time(tmp_path, mo
     (tmp_path / "proj" / "a.py").write_text("edited\n")
     magic("proj/a.py", "a = 1\nb = 2\n")
     assert "kept as a.py.bak" in capsys.readouterr().out
+
+
+def test_rewriting_our_own_text_needs_no_backup_but_an_edit_in_between_does(tmp_path):
+    target = tmp_path / "train.py"
+    assert write_file(target, "v = 1") == ("created", None)
+    assert write_file(target, "v = 2") == ("updated", None)  # the cell was edited and re-run
+    assert target.read_text() == "v = 2\n" and sorted(p.name for p in tmp_path.iterdir()) == ["train.py"]
+    target.write_text("edited in an editor\n")
+    status, backup = write_file(target, "v = 3")
+    assert status == "replaced" and backup.read_text() == "edited in an editor\n"
+    assert write_file(target, "v = 4") == ("updated", None)
+
+
+def test_non_ascii_text_is_written_as_utf8_and_then_recognised_as_unchanged(tmp_path):
+    target = tmp_path / "report.py"
+    write_file(target, "print('≥ 0.95 ×')")
+    assert target.read_bytes() == "print('≥ 0.95 ×')\n".encode("utf-8")
+    assert write_file(target, "print('≥ 0.95 ×')") == ("unchanged", None)

@@ -199,6 +199,8 @@ MUTANTS = [
      "code": _export(EXTERNAL=""), "message": "external_data=False"},
     {**_T4, "kind": "wrong", "name": "leaves the model in eval mode",
      "code": _export(RESTORE="pass"), "message": "left in eval mode"},
+    {**_T4, "kind": "wrong", "name": "always calls model.train() afterwards (an eval-mode model comes back training)",
+     "code": _export(RESTORE="model.train()"), "message": "came back in training mode"},
     {**_T4, "kind": "right", "name": "exports an eval-mode copy with a positional dynamic_shapes tuple",
      "code": "def export_for_serving(model, path):\n    frozen = copy.deepcopy(model).eval()\n"
              "    torch.onnx.export(frozen, (torch.rand(4, 2),), str(path), dynamic_shapes=({0: Dim('n', min=1, max=5000)},),\n"

@@ -110,6 +110,13 @@ def aggregate(h, src, dst, weight):
     adj.index_put_((dst, src), weight, accumulate=True)
     return adj @ h
 ''', "message": "does not allow torch.Tensor.__matmul__"},
+    {"task": "t2-aggregate", "cell": "t2-code", "kind": "wrong", "name": "a dense adjacency and F.linear (forbidden)",
+     "code": '''
+def aggregate(h, src, dst, weight):
+    n = h.shape[0]
+    adj = torch.zeros(n, n).index_put_((dst, src), weight, accumulate=True)
+    return torch.nn.functional.linear(adj, h.T)  # adj @ h without @
+''', "message": "does not allow torch.nn.functional.linear"},
     {"task": "t2-aggregate", "cell": "t2-code", "kind": "wrong", "name": "one row per node that receives something",
      "code": '''
 def aggregate(h, src, dst, weight):
