@@ -6,7 +6,7 @@ does the plumbing around it:
 * :func:`ort_web_dist` - the folder of the onnxruntime-web package (``make web-tools`` installs it
   from the npm registry into ``.tools/``);
 * :func:`chromium_executable` - the browser (``/usr/bin/chromium`` or ``$CHROMIUM``; ``make
-  browser-deps`` installs it: Playwright cannot download its own browsers here);
+  chromium`` installs it: Playwright cannot download its own browsers here);
 * :func:`missing` - what is missing, with the command that installs it (``None`` when all is there);
 * :class:`StaticServer` - serves a folder, plus the onnxruntime-web files under ``/ort/``, on a free
   port of 127.0.0.1 from a thread, with ``.wasm`` as ``application/wasm``;
@@ -58,7 +58,7 @@ def chromium_executable() -> str:
     path = os.environ.get("CHROMIUM") or DEFAULT_CHROMIUM
     found = shutil.which(path) or (path if Path(path).is_file() else None)
     if not found:
-        raise WebToolMissing(f"no Chromium at {path}: run `make browser-deps` (Debian: apt-get install chromium), "
+        raise WebToolMissing(f"no Chromium at {path}: run `make chromium` (Debian: apt-get install chromium), "
                              "or set CHROMIUM=/path/to/chrome")
     return found
 
@@ -183,8 +183,8 @@ def run_page(url: str, timeout_s: float = 60.0) -> Any:
     """
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise ValueError(f"run_page needs an http:// URL (serve the page with StaticServer), got {url!r}")
-    if timeout_s <= 0:
-        raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
     chromium = chromium_executable()
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(_browse, url, float(timeout_s), chromium).result()

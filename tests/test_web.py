@@ -3,7 +3,7 @@
 The browser tests load the page exactly as lesson 17 writes it (read from the notebook) and compare
 its logits with ONNX Runtime in Python; planted mistakes (another model, a transposed input) must
 fail that comparison. They need onnxruntime-web (`make web-tools`) and Chromium (`make
-browser-deps`); `make test` installs both, so a missing one fails here instead of skipping.
+chromium`); `make test` installs both, so a missing one fails here instead of skipping.
 """
 
 from __future__ import annotations
@@ -93,11 +93,11 @@ def test_missing_ort_web_names_make_web_tools(tmp_path):
     assert "make web-tools" in web.missing(tmp_path)
 
 
-def test_missing_chromium_names_make_browser_deps(monkeypatch):
+def test_missing_chromium_names_make_chromium(monkeypatch):
     monkeypatch.setenv("CHROMIUM", "/nonexistent/chromium")
-    with pytest.raises(web.WebToolMissing, match="make browser-deps"):
+    with pytest.raises(web.WebToolMissing, match="make chromium"):
         web.chromium_executable()
-    assert "make browser-deps" in web.missing()
+    assert "make chromium" in web.missing()
 
 
 def test_run_page_refuses_a_file_path():
@@ -163,3 +163,9 @@ def test_planted_wrong_model_or_layout_fails_the_comparison(tools, models, image
     nhwc = np.ascontiguousarray(images.transpose(0, 2, 3, 1)).reshape(images.shape)  # right shape, wrong layout
     wrong_layout = browser_logits(tmp_path / "b", right, nhwc)
     assert float(np.abs(wrong_layout - reference).max()) > TOL, "a transposed input passed the comparison"
+
+
+@pytest.mark.parametrize("bad", [0, -1, "60", True, float("nan")])
+def test_run_page_refuses_a_bad_timeout(bad):
+    with pytest.raises(ValueError, match="timeout_s must be a positive number of seconds"):
+        web.run_page("http://127.0.0.1:1/", timeout_s=bad)
