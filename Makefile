@@ -72,7 +72,7 @@ OTHER_CPU := ATEN_CPU_CAPABILITY=default DNNL_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTR
 
 test: setup lint-tools web-tools chromium
 	@start=$$(date +%s); \
-	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope; status=$$?; \
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope --durations=25; status=$$?; \
 	echo "Whole suite took $$(( $$(date +%s) - start )) s"; \
 	start=$$(date +%s); \
 	$(OTHER_CPU) $(BIN)/python -m pytest -p no:cacheprovider -n $(JOBS) --dist loadscope -m notebooks; other=$$?; \

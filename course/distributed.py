@@ -53,7 +53,15 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 class WorkerError(RuntimeError):
-    """A distributed worker crashed or did not finish in time; the message holds its log."""
+    """A distributed worker crashed or did not finish in time; the message holds its log.
+
+    ``signalled`` is True when a process was killed by a signal (torchrun reports its worker's
+    ``exitcode: -6`` for SIGABRT) rather than failing with an error of its own.
+    """
+
+    def __init__(self, message: str, signalled: bool = False):
+        super().__init__(message)
+        self.signalled = signalled
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,6 +123,14 @@ def root_cause(log: str) -> str:
     for rank, tb in own or found:
         return f"(rank {rank})\n{tb}"
     return first_traceback(log)
+
+
+_SIGNAL_EXIT = re.compile(r"exitcode\s*:\s*-\d+")
+
+
+def _worker_traceback(log: str) -> bool:
+    """Whether a worker (a ``[rankN]:`` line) printed a Python traceback of its own."""
+    return any(re.match(r"^\[rank\d+\]: Traceback \(most recent call last\)", row) for row in log.splitlines())
 
 
 _CONSEQUENCE = re.compile(r"Connection (reset|closed)|gloo/transport|DistBackendError|NCCL communicator|aborted|SIGTERM|timed out", re.I)
@@ -190,8 +206,14 @@ def launch(
     timeout: float = 120.0,
     names: Sequence[str] | None = None,
     env: dict[str, str] | None = None,
+    retries: int = 0,
 ) -> list[str]:
     """Run ``commands`` side by side and return their logs (stdout and stderr together).
+
+    ``retries``: how many more times to start the whole job when a process was killed by a signal
+    (a worker that aborts with SIGABRT inside gloo on a heavily loaded machine), never when one
+    failed with an error of its own (a traceback, an exit code). Each attempt gets ``timeout``;
+    ``launch.attempts`` holds how many the last call needed, and the final error names them all.
 
     Each command runs in a process group of its own (so every child it starts can be killed)
     with the environment of :func:`child_env` plus ``env``. It waits at most ``timeout`` seconds
@@ -200,6 +222,26 @@ def launch(
     command with its first traceback and the last lines of its log; when time runs out, all are
     killed and the error names the ones still running.
     """
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+    errors: list[str] = []
+    for attempt in range(retries + 1):
+        launch.attempts = attempt + 1
+        try:
+            return _launch_once(commands, timeout, names, env)
+        except WorkerError as err:
+            errors.append(str(err))
+            if not err.signalled or attempt == retries:
+                if len(errors) > 1:
+                    earlier = "\n".join(f"attempt {n + 1}: {e.splitlines()[0]}" for n, e in enumerate(errors[:-1]))
+                    raise WorkerError(f"{errors[-1]}\n(after {len(errors)} attempts; earlier:\n{earlier})", err.signalled) from err
+                raise
+
+
+launch.attempts = 0
+
+
+def _launch_once(commands, timeout, names, env) -> list[str]:
     commands = [list(map(str, c)) for c in commands]
     if not commands or any(not c for c in commands):
         raise ValueError("commands must be a non-empty list of non-empty argv lists, e.g. [torchrun_argv('--standalone', ...)]")
@@ -231,9 +273,14 @@ def launch(
             log = logs[failed]
             tb = root_cause(log)
             detail = f"\nthe traceback that explains it:\n{_tail(tb, 15)}" if tb else ""
+            aborts = [row for row in log.splitlines() if "terminate called" in row or "what():" in row]
+            if aborts:  # a C++ exception nobody caught: its message is the only trace it leaves
+                detail += "\nC++ errors in its log:\n" + "\n".join(aborts[:6])
+            signalled = procs[failed].returncode < 0 or (bool(_SIGNAL_EXIT.search(log)) and not _worker_traceback(log))
             raise WorkerError(
                 f"{names[failed]} exited with code {procs[failed].returncode}{detail}\n"
-                f"last lines of its log:\n{_tail(log)}"
+                f"last lines of its log:\n{_tail(log)}",
+                signalled,
             )
         if running:
             tails = "\n".join(f"--- {names[i]}:\n{_tail(logs[i], 8)}" for i in range(len(procs)) if names[i] in running)

@@ -182,3 +182,42 @@ def test_root_cause_prefers_torchruns_root_cause_rank():
     assert d.root_cause(log.replace("rank      : 1", "rank      : 0")).endswith("ValueError: the real bug")
     only_consequence = "\n".join(l for l in log.splitlines() if not l.startswith("[rank1]"))
     assert d.root_cause(only_consequence).endswith("Connection reset by peer")
+
+
+def _abort_once(tmp_path):
+    """A script that dies by SIGABRT the first time it runs and succeeds the next."""
+    marker, script = tmp_path / "aborted-once", tmp_path / "abort_once.py"
+    script.write_text(
+        "import os, pathlib, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.write_text('x')\n"
+        "    print('terminate called after throwing an instance of gloo::IoException', file=sys.stderr, flush=True)\n"
+        "    os.abort()\n"
+        "print('second run fine')\n"
+    )
+    return script
+
+
+def test_launch_retries_a_job_killed_by_a_signal_and_says_how_many_attempts(tmp_path):
+    logs = d.launch([[sys.executable, str(_abort_once(tmp_path))]], timeout=60, retries=1)
+    assert "second run fine" in logs[0] and d.launch.attempts == 2
+
+
+def test_launch_without_retries_reports_the_abort_and_its_cpp_error(tmp_path):
+    with pytest.raises(d.WorkerError) as info:
+        d.launch([[sys.executable, str(_abort_once(tmp_path))]], timeout=60, names=["aborter"])
+    assert info.value.signalled and str(info.value).startswith("aborter exited with code -6")
+    assert "C++ errors in its log:\nterminate called after throwing" in str(info.value)
+
+
+def test_torchrun_worker_abort_is_retried_but_a_python_error_never_is(tmp_path):
+    argv = d.torchrun_argv("--standalone", "--nproc_per_node=1", str(_abort_once(tmp_path)))
+    logs = d.launch([argv], timeout=120, names=["torchrun abort once"], retries=1)
+    assert d.launch.attempts == 2 and "second run fine" in logs[0]
+    crash = d.torchrun_argv("--standalone", "--nproc_per_node=2", "-m", "course.distributed", "crash", "--out", str(tmp_path))
+    with pytest.raises(d.WorkerError) as info:
+        d.launch([crash], timeout=120, names=["torchrun crash"], retries=2)
+    assert d.launch.attempts == 1 and not info.value.signalled
+    with pytest.raises(ValueError, match="retries"):
+        d.launch([["true"]], retries=-1)
