@@ -22,6 +22,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     os.environ["OMP_NUM_THREADS"] = REFERENCE_THREADS
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets a debugger warning in kernels
+    # nbval starts one kernel per notebook; two xdist workers starting kernels at once can race for
+    # a port, and a kernel that died at start would fail a whole notebook for nothing.
+    import nbval.kernel
+
+    from course.run import retry_kernel_start
+
+    if not getattr(nbval.kernel.start_new_kernel, "_course_retry", False):
+        nbval.kernel.start_new_kernel = retry_kernel_start(nbval.kernel.start_new_kernel)
+        nbval.kernel.start_new_kernel._course_retry = True
     config.addinivalue_line("markers", "notebooks: an nbval cell of a lesson or solution notebook")
     config.addinivalue_line("markers", "grading: runs the grader on whole exercise/solution notebooks")
 

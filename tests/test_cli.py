@@ -55,3 +55,32 @@ def test_refresh_uses_the_same_thread_count_as_the_tests(tmp_path, monkeypatch):
     path = write(notebook(nbformat.v4.new_code_cell("import torch\nprint(torch.get_num_threads())")), tmp_path / "t.ipynb")
     assert main(["refresh", str(path)]) == 0
     assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"] == "1\n"
+
+
+def test_retry_kernel_start_retries_a_kernel_that_died_at_start_and_then_gives_up():
+    import nbval.kernel
+    import pytest
+
+    from course.run import retry_kernel_start
+
+    calls = []
+
+    def dies_once(name):
+        calls.append(name)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return f"kernel {name}"
+
+    assert retry_kernel_start(dies_once)("python3") == "kernel python3" and len(calls) == 2
+
+    def always_dies():
+        calls.append("again")
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    calls.clear()
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        retry_kernel_start(always_dies, attempts=3)()
+    assert len(calls) == 3
+    with pytest.raises(ValueError, match="attempts"):
+        retry_kernel_start(always_dies, attempts=0)
+    assert getattr(nbval.kernel.start_new_kernel, "_course_retry", False), "conftest.py should wrap nbval's kernel start"
