@@ -31,7 +31,7 @@ import nbformat
 import pytest
 from jupyter_client.manager import KernelManager
 
-from course.run import reference_env
+from course.run import reference_env, retry_kernel_start
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -58,6 +58,20 @@ def check_ids(nb) -> list[str]:
     return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
 
 
+def _start_kernel(cwd: str, env: dict) -> tuple[KernelManager, object]:
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(cwd=cwd, env=env)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+    except RuntimeError:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        raise
+    return km, kc
+
+
 class Kernel:
     """One kernel that has run the whole solution notebook."""
 
@@ -67,26 +81,14 @@ class Kernel:
         self.path = nb_path
         self.start()
 
-    def start(self, attempts: int = 3):
+    def start(self):
         """A fresh kernel that has run every code cell of the solution notebook.
 
-        The kernel's TCP ports are picked free and then bound by the kernel process: under xdist
-        another worker's kernel can take one in between ("Address already in use"), and the kernel
-        dies at start. That race is retried; a notebook cell that fails is not.
+        A kernel that dies at start (another worker's kernel took its port) is started again
+        (``course.run.retry_kernel_start``); a notebook cell that fails is not retried.
         """
         env = {**reference_env(), "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        for attempt in range(attempts):
-            self.km = KernelManager(kernel_name="python3")
-            self.km.start_kernel(cwd=str(self.path.parent), env=env)
-            self.kc = self.km.client()
-            self.kc.start_channels()
-            try:
-                self.kc.wait_for_ready(timeout=60)
-                break
-            except RuntimeError:
-                self.close()
-                if attempt == attempts - 1:
-                    raise
+        self.km, self.kc = retry_kernel_start(_start_kernel)(cwd=str(self.path.parent), env=env)
         for i, cell in enumerate(self.nb.cells):
             if cell.cell_type == "code":
                 reply = self.run(cell.source)

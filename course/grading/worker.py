@@ -271,18 +271,22 @@ class Runner:
         job = self.job
         started = time.monotonic()
         results = []
-        # A kernel binds ports its manager found free a moment before; with several graders at
-        # once another kernel can take one first ("Address already in use") and this one dies at
-        # start. That is the machine's race, not the learner's: start again, at most 3 times.
-        for attempt in range(3):
+        from course.run import retry_kernel_start
+
+        def start_or_clean_up() -> None:
             try:
                 self.start()
-                break
-            except Exception as err:
+            except Exception:
                 self.kill("")
                 self.dead = ""
-                if attempt == 2:
-                    return {"error": f"the kernel did not start ({type(err).__name__}: {str(err)[:300]})", "steps": []}
+                raise
+
+        # A kernel that dies at start (with several graders at once, another kernel took its
+        # port) is the machine's race, not the learner's: course.run.retry_kernel_start tries again.
+        try:
+            retry_kernel_start(start_or_clean_up)()
+        except Exception as err:
+            return {"error": f"the kernel did not start ({type(err).__name__}: {str(err)[:300]})", "steps": []}
         deadline = time.monotonic() + job["budget"]  # the budget counts the notebook's cells, not the start-up
         for step in job["steps"]:
             results.append(self.run_step(step["source"], step.get("marker", ""), job["timeout"], deadline))
